@@ -1,0 +1,32 @@
+"""Every Helm chart this project installs, pinned in one place.
+
+Bump a version here only together with the chart values copied into tests/charts/, which
+the tests check the program's values against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    name: str
+    version: str
+    repo: str
+
+
+DRIVER = HelmChart(
+    name="secrets-store-csi-driver",
+    version="1.6.0",
+    repo="https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
+)
+
+AWS_PROVIDER = HelmChart(
+    name="secrets-store-csi-driver-provider-aws",
+    version="3.1.1",
+    repo="https://aws.github.io/secrets-store-csi-driver-provider-aws",
+)
+
+# The driver chart 1.6.0 declares `kubeVersion: ">=1.30.0-0"`.
+MIN_KUBERNETES_VERSION = (1, 30)
