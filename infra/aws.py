@@ -1,0 +1,176 @@
+"""AWS: an EKS cluster, a Secrets Manager secret, and IAM Roles for Service Accounts (IRSA).
+
+The IRSA pieces are built explicitly, as in the article: an IAM OIDC provider for the
+cluster's issuer, a role that trusts exactly one service account through it, and a policy
+that can read exactly the secret this stack created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_random as random
+import yaml
+
+from infra import PREFIX, charts
+from infra.config import StackConfig
+from infra.seam import Cloud, SecretStoreTarget
+from infra.thumbprint import ThumbprintError, issuer_ca_thumbprint
+
+STS_AUDIENCE = "sts.amazonaws.com"
+# The provider exchanges the sts.amazonaws.com token for IRSA and the pods.eks.amazonaws.com
+# token for EKS Pod Identity; the driver requests both, as the provider chart's default does.
+TOKEN_AUDIENCES = (STS_AUDIENCE, "pods.eks.amazonaws.com")
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+MOUNTED_FILE = "secret"
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+    """Only tokens for `namespace/service_account`, minted for STS, may assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{issuer}:sub": service_account_subject(namespace, service_account),
+                            f"{issuer}:aud": STS_AUDIENCE,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def read_secrets_policy(secret_arns: list[str]) -> str:
+    """Read access to exactly these secrets, and nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": list(SECRET_READ_ACTIONS),
+                    "Resource": secret_arns,
+                }
+            ],
+        }
+    )
+
+
+def secret_objects(secret_arn: str) -> str:
+    """The SecretProviderClass `objects` parameter: the secret by full ARN, under a fixed alias."""
+    return yaml.safe_dump(
+        [{"objectName": secret_arn, "objectType": "secretsmanager", "objectAlias": MOUNTED_FILE}],
+        sort_keys=False,
+    )
+
+
+async def _thumbprint(issuer_url: str) -> str:
+    # A blocking TLS handshake; run it off the event loop so other registrations go on.
+    try:
+        return await asyncio.to_thread(
+            issuer_ca_thumbprint, issuer_url, attempts=6, retry_delay=10.0, progress=pulumi.log.info
+        )
+    except ThumbprintError as error:
+        raise pulumi.RunError(f"Cannot trust the cluster's OIDC issuer: {error}") from error
+
+
+def build(config: StackConfig) -> Cloud:
+    settings = config.aws
+    assert settings is not None, "config.load() fills aws settings when cloud is aws"
+
+    cluster = eks.Cluster(
+        f"{PREFIX}-cluster",
+        version=config.kubernetes_version,
+        authentication_mode=eks.AuthenticationMode.API,
+        instance_type=config.nodes.instance_type,
+        desired_capacity=config.nodes.desired,
+        min_size=config.nodes.minimum,
+        max_size=config.nodes.maximum,
+        # The OIDC provider is built below, explicitly.
+        create_oidc_provider=False,
+    )
+
+    secret = aws.secretsmanager.Secret(
+        f"{PREFIX}-secret",
+        name=settings.secret_name,
+        description="Read by the secretstore-csi demo through the Secrets Store CSI driver",
+        recovery_window_in_days=settings.recovery_window_in_days,
+    )
+    password = config.secret.password
+    if password is None:
+        password = random.RandomPassword(f"{PREFIX}-password", length=32, special=False).result
+    document = pulumi.Output.secret(
+        pulumi.Output.all(config.secret.username, password).apply(
+            lambda parts: json.dumps({"username": parts[0], "password": parts[1]})
+        )
+    )
+    aws.secretsmanager.SecretVersion(
+        f"{PREFIX}-secret-value", secret_id=secret.id, secret_string=document
+    )
+
+    oidc_provider = aws.iam.OpenIdConnectProvider(
+        f"{PREFIX}-oidc-provider",
+        url=cluster.oidc_provider_url,
+        client_id_lists=[STS_AUDIENCE],
+        thumbprint_lists=[cluster.oidc_provider_url.apply(_thumbprint)],
+    )
+    workload = config.workload
+    role = aws.iam.Role(
+        f"{PREFIX}-secret-reader",
+        description=(
+            f"Assumed by {service_account_subject(workload.namespace, workload.service_account)}"
+        ),
+        assume_role_policy=pulumi.Output.all(oidc_provider.arn, cluster.oidc_issuer).apply(
+            lambda args: trust_policy(args[0], args[1], workload.namespace, workload.service_account)
+        ),
+    )
+    policy = aws.iam.Policy(
+        f"{PREFIX}-read-secret",
+        description="Read the secretstore-csi demo secret",
+        policy=secret.arn.apply(lambda arn: read_secrets_policy([arn])),
+    )
+    attachment = aws.iam.RolePolicyAttachment(
+        f"{PREFIX}-read-secret", role=role.name, policy_arn=policy.arn
+    )
+
+    target = SecretStoreTarget(
+        kubeconfig=pulumi.Output.secret(cluster.kubeconfig_json),
+        provider="aws",
+        provider_chart=charts.AWS_PROVIDER,
+        # With the region set the provider chart leaves out the RBAC it would need to look
+        # the region up from node labels.
+        provider_chart_values={"awsRegion": settings.region},
+        token_audiences=TOKEN_AUDIENCES,
+        parameters={
+            "region": settings.region,
+            "usePodIdentity": "false",
+            "objects": secret.arn.apply(secret_objects),
+        },
+        mounted_file=MOUNTED_FILE,
+        service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
+        identity_ready=[attachment],
+    )
+    outputs: dict[str, Any] = {
+        "region": settings.region,
+        "clusterName": cluster.eks_cluster.name,
+        "secretArn": secret.arn,
+        "secretReaderRoleArn": role.arn,
+        "oidcProviderArn": oidc_provider.arn,
+    }
+    return Cloud(target=target, outputs=outputs)

@@ -1,0 +1,271 @@
+"""The cloud-independent Kubernetes layer: the driver, the cloud's provider and the demo.
+
+Everything here reaches the cluster through the kubeconfig in a `SecretStoreTarget`; no
+cloud SDK is imported. The demo is the article's: the same hello-server twice, once as the
+trusted service account (it serves the secret on /read) and once as `default` (its CSI
+mount is refused, so the pod stays in ContainerCreating).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
+from pulumi_kubernetes.core.v1 import (
+    CapabilitiesArgs,
+    ContainerArgs,
+    ContainerPortArgs,
+    CSIVolumeSourceArgs,
+    EnvVarArgs,
+    HTTPGetActionArgs,
+    Namespace,
+    PodSecurityContextArgs,
+    PodSpecArgs,
+    PodTemplateSpecArgs,
+    ProbeArgs,
+    ResourceRequirementsArgs,
+    SeccompProfileArgs,
+    SecurityContextArgs,
+    ServiceAccount,
+    VolumeArgs,
+    VolumeMountArgs,
+)
+from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
+
+from infra import charts
+from infra.charts import HelmChart
+from infra.config import Workload
+from infra.seam import SecretStoreTarget
+
+SYSTEM_NAMESPACE = "kube-system"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+MOUNT_PATH = "/mnt/secrets-store"
+VOLUME = "secrets-store-inline"
+AUTHORIZED = "hello-server-authorized"
+UNAUTHORIZED = "hello-server-unauthorized"
+# The hello-server image is built by ko on Chainguard's static base, which runs as this user.
+DEMO_UID = 65532
+DEMO_PORT = 8080
+
+
+def driver_values(target: SecretStoreTarget) -> dict[str, Any]:
+    """Values for the shared driver release."""
+    # Since the provider charts stopped minting tokens, the driver must request a token
+    # for each audience its provider exchanges; without them every mount fails.
+    return {"tokenRequests": [{"audience": audience} for audience in target.token_audiences]}
+
+
+def provider_values(target: SecretStoreTarget) -> dict[str, Any]:
+    """Values for the cloud's provider release."""
+    # Each provider chart bundles the driver as a subchart. It is installed once, as its
+    # own release; a second copy collides on the CSIDriver, ServiceAccount and ClusterRoles.
+    return {**target.provider_chart_values, "secrets-store-csi-driver": {"install": False}}
+
+
+def secret_provider_class_name(target: SecretStoreTarget) -> str:
+    return f"{target.provider}-secret-provider"
+
+
+def _release(
+    name: str,
+    chart: HelmChart,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> Release:
+    return Release(
+        name,
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=RepositoryOptsArgs(repo=chart.repo),
+        namespace=SYSTEM_NAMESPACE,
+        values=values,
+        opts=opts,
+    )
+
+
+def demo_deployment_args(
+    name: str,
+    workload: Workload,
+    service_account: str,
+    secret_provider_class: str,
+    mounted_file: str,
+    annotations: Optional[Mapping[str, str]] = None,
+) -> dict[str, Any]:
+    """The arguments of one hello-server Deployment that mounts the secret store volume.
+
+    The pod passes the Pod Security Standard "restricted" profile.
+    """
+    labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
+    container = ContainerArgs(
+        name="hello-server",
+        image=workload.image,
+        ports=[ContainerPortArgs(name="http", container_port=DEMO_PORT)],
+        env=[EnvVarArgs(name="FILE", value=f"{MOUNT_PATH}/{mounted_file}")],
+        volume_mounts=[VolumeMountArgs(name=VOLUME, mount_path=MOUNT_PATH, read_only=True)],
+        readiness_probe=ProbeArgs(http_get=HTTPGetActionArgs(path="/", port="http")),
+        resources=ResourceRequirementsArgs(
+            requests={"cpu": "10m", "memory": "32Mi"},
+            limits={"cpu": "100m", "memory": "64Mi"},
+        ),
+        security_context=SecurityContextArgs(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=CapabilitiesArgs(drop=["ALL"]),
+        ),
+    )
+    pod = PodSpecArgs(
+        service_account_name=service_account,
+        # The CSI driver asks the kubelet for its own token; the server needs none.
+        automount_service_account_token=False,
+        security_context=PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=DEMO_UID,
+            run_as_group=DEMO_UID,
+            seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        containers=[container],
+        volumes=[
+            VolumeArgs(
+                name=VOLUME,
+                csi=CSIVolumeSourceArgs(
+                    driver=CSI_DRIVER,
+                    read_only=True,
+                    volume_attributes={"secretProviderClass": secret_provider_class},
+                ),
+            )
+        ],
+    )
+    return dict(
+        metadata=ObjectMetaArgs(
+            name=name, namespace=workload.namespace, labels=labels, annotations=annotations
+        ),
+        spec=DeploymentSpecArgs(
+            replicas=1,
+            selector=LabelSelectorArgs(match_labels=labels),
+            template=PodTemplateSpecArgs(metadata=ObjectMetaArgs(labels=labels), spec=pod),
+        ),
+    )
+
+
+class SecretStoreDemo(pulumi.ComponentResource):
+    """The Secrets Store CSI driver, the cloud's provider, and the article's two demo pods."""
+
+    namespace: pulumi.Output[str]
+    service_account: pulumi.Output[str]
+    secret_provider_class: pulumi.Output[str]
+    authorized_deployment: pulumi.Output[str]
+    unauthorized_deployment: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        target: SecretStoreTarget,
+        workload: Workload,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("secretstore-csi:kubernetes:SecretStoreDemo", name, None, opts)
+        provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=target.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        driver = _release(f"{name}-driver", charts.DRIVER, driver_values(target), on_cluster)
+        provider_release = _release(
+            f"{name}-provider",
+            target.provider_chart,
+            provider_values(target),
+            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[driver])),
+        )
+        releases: Sequence[pulumi.Resource] = [driver, provider_release]
+
+        namespace_ready: list[pulumi.Resource] = []
+        if workload.namespace != "default":
+            namespace_ready.append(
+                Namespace(
+                    f"{name}-namespace",
+                    metadata=ObjectMetaArgs(
+                        name=workload.namespace,
+                        # The API server itself then refuses any pod that is not hardened.
+                        labels={
+                            "pod-security.kubernetes.io/enforce": "restricted",
+                            "pod-security.kubernetes.io/enforce-version": "latest",
+                        },
+                    ),
+                    opts=on_cluster,
+                )
+            )
+        in_namespace = pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=namespace_ready)
+        )
+
+        service_account = ServiceAccount(
+            f"{name}-service-account",
+            metadata=ObjectMetaArgs(
+                name=workload.service_account,
+                namespace=workload.namespace,
+                annotations=dict(target.service_account_annotations) or None,
+            ),
+            automount_service_account_token=False,
+            opts=in_namespace,
+        )
+
+        spc_name = secret_provider_class_name(target)
+        # The SecretProviderClass CRD comes with the driver chart.
+        secret_provider_class = k8s.apiextensions.CustomResource(
+            f"{name}-secret-provider-class",
+            api_version="secrets-store.csi.x-k8s.io/v1",
+            kind="SecretProviderClass",
+            metadata=ObjectMetaArgs(name=spc_name, namespace=workload.namespace),
+            spec={"provider": target.provider, "parameters": dict(target.parameters)},
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace, pulumi.ResourceOptions(depends_on=[*releases])
+            ),
+        )
+
+        # Depending on the releases also makes destroy delete the pods before the driver;
+        # pods whose CSI driver is gone hang in Terminating.
+        before_pods = [*releases, secret_provider_class, service_account]
+        authorized = Deployment(
+            f"{name}-authorized",
+            **demo_deployment_args(
+                AUTHORIZED, workload, workload.service_account, spc_name, target.mounted_file
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace,
+                pulumi.ResourceOptions(depends_on=[*before_pods, *target.identity_ready]),
+            ),
+        )
+        # Pulumi waits for a Deployment to become available; this one never can, by design.
+        unauthorized = Deployment(
+            f"{name}-unauthorized",
+            **demo_deployment_args(
+                UNAUTHORIZED,
+                workload,
+                "default",
+                spc_name,
+                target.mounted_file,
+                annotations={"pulumi.com/skipAwait": "true"},
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace, pulumi.ResourceOptions(depends_on=before_pods)
+            ),
+        )
+
+        self.namespace = service_account.metadata.namespace
+        self.service_account = service_account.metadata.name
+        self.secret_provider_class = secret_provider_class.urn.apply(lambda _: spc_name)
+        self.authorized_deployment = authorized.metadata.name
+        self.unauthorized_deployment = unauthorized.metadata.name
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "service_account": self.service_account,
+                "secret_provider_class": self.secret_provider_class,
+                "authorized_deployment": self.authorized_deployment,
+                "unauthorized_deployment": self.unauthorized_deployment,
+            }
+        )

@@ -1,0 +1,251 @@
+"""Runs the real __main__.py under Pulumi mocks and records what it would send.
+
+The mocks answer like the clouds would (ARNs, names, an EKS issuer URL), record every
+resource's inputs, parent and dependencies, and let the tests read the stack outputs once
+every registration has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "secretstore-csi"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str = ""
+    provider: str = ""
+    dependencies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Export:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registered]
+    exports: dict[str, Export]
+    error: Optional[BaseException] = None
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: Optional[str] = None) -> Registered:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def depends_on(self, dependent: Registered, dependency: Registered) -> bool:
+        return dependency.urn in dependent.dependencies
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        """The manifests of every Kubernetes object the program registers (not Helm releases)."""
+        return [
+            r.inputs
+            for r in self.resources
+            if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
+        ]
+
+
+def _resource_reference(urn: str, id_: str) -> dict[str, Any]:
+    return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "id": id_}
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers like the clouds would, from the inputs the program sent."""
+
+    def __init__(self, region: str, issuer_url: str) -> None:
+        self.region = region
+        self.issuer_url = issuer_url
+        self.monitor: Optional[RecordingMonitor] = None
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        name = args.inputs.get("name") or f"{args.name}-1a2b3c4"
+        handler = _OUTPUTS.get(args.typ)
+        if handler:
+            outputs.update(handler(self, args, name))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        self.calls.append((args.token, dict(args.args)))
+        raise NotImplementedError(f"the program invoked {args.token}, which the mocks do not answer")
+
+
+def _eks_cluster(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
+    assert mocks.monitor is not None
+    cluster_name = f"{args.name}-eksCluster-5e6f7a8"
+    urn = f"urn:pulumi:stack::{PROJECT}::eks:index:Cluster$aws:eks/cluster:Cluster::{args.name}-eksCluster"
+    mocks.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+        urn, cluster_name, {"name": cluster_name, "arn": f"arn:aws:eks:{mocks.region}:{ACCOUNT}:cluster/{cluster_name}"}
+    )
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": "https://EXAMPLE.gr7.eu-central-1.eks.amazonaws.com"}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [{"name": "aws", "user": {"exec": {"command": "aws", "args": ["eks", "get-token", "--cluster-name", cluster_name]}}}],
+    }
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcProviderUrl": mocks.issuer_url,
+        "oidcIssuer": mocks.issuer_url.removeprefix("https://"),
+        "oidcProviderArn": "",
+        "eksCluster": _resource_reference(urn, cluster_name),
+    }
+
+
+def _arn(service: str, resource: str, region: str = "") -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+
+_OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], dict[str, Any]]] = {
+    "eks:index:Cluster": _eks_cluster,
+    "aws:secretsmanager/secret:Secret": lambda m, a, name: {
+        "name": name,
+        "arn": _arn("secretsmanager", f"secret:{name}-AbCdEf", m.region),
+    },
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda m, a, name: {
+        "secretArn": a.inputs["secretId"],
+        "versionId": "11111111-2222-3333-4444-555555555555",
+    },
+    "aws:iam/role:Role": lambda m, a, name: {"name": name, "arn": _arn("iam", f"role/{name}")},
+    "aws:iam/policy:Policy": lambda m, a, name: {"name": name, "arn": _arn("iam", f"policy/{name}")},
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda m, a, name: {
+        "arn": _arn("iam", f"oidc-provider/{a.inputs['url'].removeprefix('https://')}"),
+    },
+    "random:index/randomPassword:RandomPassword": lambda m, a, name: {
+        "result": "generated-" + "x" * (int(a.inputs["length"]) - 10),
+    },
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Also records each registration's parent, provider and dependencies."""
+
+    def __init__(self, mocks: CloudMocks) -> None:
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources[response.urn]
+            self.registered.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    id=registration.id,
+                    inputs=rpc.deserialize_properties(request.object),
+                    outputs=registration.state,
+                    parent=request.parent,
+                    provider=request.provider,
+                    dependencies=list(request.dependencies),
+                )
+            )
+        return response
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """A stack file's config, as the Pulumi CLI hands it to the program: every value a string."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = {}
+    for key, value in (data.get("config") or {}).items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        config[key] = str(value)
+    return config
+
+
+def run_program(
+    stack: str,
+    *,
+    issuer_url: str = "https://oidc.invalid/id/EXAMPLE",
+    set_: Optional[dict[str, str]] = None,
+    secrets: Optional[dict[str, str]] = None,
+    remove: tuple[str, ...] = (),
+) -> ProgramRun:
+    """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` and `remove`.
+
+    `secrets` are set as `pulumi config set --secret` would. Returns once every output has
+    resolved and every registration has finished; raises what the program raised.
+    """
+    run = attempt_program(stack, issuer_url=issuer_url, set_=set_, secrets=secrets, remove=remove)
+    if run.error is not None:
+        raise run.error
+    return run
+
+
+def attempt_program(
+    stack: str,
+    *,
+    issuer_url: str = "https://oidc.invalid/id/EXAMPLE",
+    set_: Optional[dict[str, str]] = None,
+    secrets: Optional[dict[str, str]] = None,
+    remove: tuple[str, ...] = (),
+) -> ProgramRun:
+    """Like run_program, but returns the program's error in `error` with what it registered."""
+    config = stack_config(stack)
+    config.update(set_ or {})
+    config.update(secrets or {})
+    for key in remove:
+        config.pop(key, None)
+
+    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=issuer_url)
+    monitor = RecordingMonitor(mocks)
+    mocks.monitor = monitor
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config, list(secrets or {}))
+    run = ProgramRun(resources=monitor.registered, exports={})
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        outputs = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+
+        def record(name: str, output: pulumi.Output[Any]) -> pulumi.Output[None]:
+            return pulumi.Output.all(output, output.is_secret()).apply(
+                lambda pair: run.exports.__setitem__(name, Export(value=pair[0], secret=pair[1]))
+            )
+
+        return pulumi.Output.all(
+            *[record(name, pulumi.Output.from_input(value)) for name, value in outputs.items()]
+        )
+
+    try:
+        program()
+    except Exception as error:  # noqa: BLE001 - handed to the caller
+        run.error = error
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    return run

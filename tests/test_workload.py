@@ -1,0 +1,295 @@
+"""The shared Kubernetes layer, checked against Kubernetes, the CRD and the pinned charts.
+
+Every test runs against each stack's real program run, so the layer is checked as each cloud
+uses it.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests import pod_security
+from tests.harness import ROOT, ProgramRun, run_program
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+KUBERNETES_VERSION = "1.35"
+CRD = ROOT.parent / "shared" / "reference" / "crds" / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
+CHARTS = Path(__file__).parent / "charts"
+CLOUD_SDKS = {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}
+
+
+@pytest.fixture(params=["aws_dev"])
+def run(request: pytest.FixtureRequest) -> ProgramRun:
+    return request.getfixturevalue(request.param)
+
+
+def _deployment(run: ProgramRun, instance: str) -> dict[str, Any]:
+    return run.one(DEPLOYMENT, f"secretstore-demo-{instance}").inputs
+
+
+def _strict(schema: Any) -> Any:
+    """The schema with unknown fields refused wherever it lists the known ones.
+
+    The API server prunes unknown fields of a structural schema silently; here they fail.
+    """
+    schema = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and "additionalProperties" not in node and not node.get(
+                "x-kubernetes-preserve-unknown-fields"
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+def _spc_schema() -> dict[str, Any]:
+    crd = yaml.safe_load(CRD.read_text())
+    (v1,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1"]
+    assert v1["served"] and v1["storage"]
+    return _strict(v1["schema"]["openAPIV3Schema"])
+
+
+def test_every_kubernetes_object_is_valid_in_strict_mode(run: ProgramRun):
+    objects = [obj for obj in run.kubernetes_objects() if obj["kind"] != "SecretProviderClass"]
+    assert {obj["kind"] for obj in objects} >= {"ServiceAccount", "Deployment"}
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_strict_validation_would_catch_a_misspelled_field(run: ProgramRun):
+    deployment = copy.deepcopy(_deployment(run, "authorized"))
+    deployment["spec"]["template"]["spec"]["serviceAccount_Name"] = "test"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_secret_provider_class_matches_the_upstream_v1_crd(run: ProgramRun):
+    spc = run.one(SPC).inputs
+    assert spc["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
+    jsonschema.validate(spc, _spc_schema())
+    assert all(isinstance(value, str) for value in spc["spec"]["parameters"].values())
+
+
+def test_the_crd_check_would_catch_a_parameter_that_is_not_a_string(run: ProgramRun):
+    spc = copy.deepcopy(run.one(SPC).inputs)
+    spc["spec"]["parameters"]["usePodIdentity"] = False
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(spc, _spc_schema())
+
+
+def test_the_authorized_deployment_runs_as_the_trusted_account_and_mounts_the_secret(run: ProgramRun):
+    deployment = _deployment(run, "authorized")
+    assert deployment["metadata"]["name"] == "hello-server-authorized"
+    assert "annotations" not in deployment["metadata"], "Pulumi must await this one"
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "test"
+    spc_name = run.one(SPC).inputs["metadata"]["name"]
+    assert pod["volumes"] == [
+        {
+            "name": "secrets-store-inline",
+            "csi": {
+                "driver": "secrets-store.csi.k8s.io",
+                "readOnly": True,
+                "volumeAttributes": {"secretProviderClass": spc_name},
+            },
+        }
+    ]
+    (container,) = pod["containers"]
+    assert container["volumeMounts"] == [
+        {"name": "secrets-store-inline", "mountPath": "/mnt/secrets-store", "readOnly": True}
+    ]
+    assert container["env"] == [{"name": "FILE", "value": "/mnt/secrets-store/secret"}]
+    assert container["image"] == "ghcr.io/dirien/hello-server/hello-server:latest"
+    assert container["ports"] == [{"name": "http", "containerPort": 8080}]
+
+
+def test_the_unauthorized_deployment_is_the_same_but_runs_as_default_and_is_not_awaited(run: ProgramRun):
+    authorized = _deployment(run, "authorized")
+    unauthorized = _deployment(run, "unauthorized")
+    assert unauthorized["metadata"]["name"] == "hello-server-unauthorized"
+    assert unauthorized["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    pod = unauthorized["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "default"
+    same_pod = copy.deepcopy(authorized["spec"]["template"]["spec"])
+    same_pod["serviceAccountName"] = "default"
+    assert pod == same_pod
+
+
+def test_both_demo_pods_pass_the_restricted_pod_security_standard(run: ProgramRun):
+    for instance in ("authorized", "unauthorized"):
+        pod = _deployment(run, instance)["spec"]["template"]["spec"]
+        assert pod_security.violations(pod) == [], instance
+
+
+def test_the_pod_security_check_would_catch_a_root_container(run: ProgramRun):
+    pod = copy.deepcopy(_deployment(run, "authorized")["spec"]["template"]["spec"])
+    del pod["securityContext"]["runAsNonRoot"]
+    pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    assert len(pod_security.violations(pod)) == 2
+
+
+def test_the_demo_containers_are_hardened_beyond_the_profile(run: ProgramRun):
+    for instance in ("authorized", "unauthorized"):
+        pod = _deployment(run, instance)["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert pod["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert container["resources"] == {
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+            "limits": {"cpu": "100m", "memory": "64Mi"},
+        }
+        assert pod["automountServiceAccountToken"] is False
+
+
+def test_the_releases_are_pinned_and_installed_in_kube_system(run: ProgramRun):
+    from infra import charts
+
+    driver = run.one(RELEASE, "secretstore-demo-driver").inputs
+    provider = run.one(RELEASE, "secretstore-demo-provider").inputs
+    assert (driver["chart"], driver["version"], driver["repositoryOpts"]["repo"]) == (
+        "secrets-store-csi-driver",
+        "1.6.0",
+        "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
+    )
+    pinned = {chart.name: chart.version for chart in vars(charts).values() if isinstance(chart, charts.HelmChart)}
+    assert provider["version"] == pinned[provider["chart"]]
+    assert driver["namespace"] == provider["namespace"] == "kube-system"
+
+
+def test_the_provider_release_does_not_install_its_bundled_driver(run: ProgramRun):
+    provider = run.one(RELEASE, "secretstore-demo-provider").inputs
+    assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
+
+
+def _walk_values(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Every place where `values` sets a key the chart does not have, or a different kind."""
+    where = path.rstrip(".") or "."
+    if defaults is None:  # the chart leaves it empty: any value goes
+        return []
+    if isinstance(defaults, dict) != isinstance(values, dict) or isinstance(
+        defaults, list
+    ) != isinstance(values, list):
+        return [f"{where}: the chart has {type(defaults).__name__} here, not {type(values).__name__}"]
+    if not isinstance(values, dict):
+        return []
+    problems = []
+    for key, value in values.items():
+        if key not in defaults:
+            problems.append(f"{path}{key}: not a value of the chart")
+        else:
+            problems += _walk_values(value, defaults[key], f"{path}{key}.")
+    return problems
+
+
+def _chart_defaults(release: dict[str, Any]) -> Any:
+    return yaml.safe_load((CHARTS / f"{release['chart']}-{release['version']}.yaml").read_text())
+
+
+def test_every_helm_value_is_a_key_of_the_pinned_chart_version(run: ProgramRun):
+    for name in ("secretstore-demo-driver", "secretstore-demo-provider"):
+        release = run.one(RELEASE, name).inputs
+        assert release["values"], name
+        assert _walk_values(release["values"], _chart_defaults(release)) == [], name
+
+
+def test_the_values_check_would_catch_a_misplaced_key(run: ProgramRun):
+    release = run.one(RELEASE, "secretstore-demo-driver").inputs
+    wrong = {
+        "secrets-store-csi-driver": {"enableSecretRotation": True},
+        "syncSecret": True,
+        "tokenRequests": {"audience": "sts.amazonaws.com"},
+        "linux": {"crds": {"enabled": False, "enable": True}},
+    }
+    assert _walk_values(wrong, _chart_defaults(release)) == [
+        "secrets-store-csi-driver: not a value of the chart",
+        "syncSecret: the chart has dict here, not bool",
+        "tokenRequests: the chart has list here, not dict",
+        "linux.crds.enable: not a value of the chart",
+    ]
+
+
+def test_the_secret_provider_class_comes_after_both_releases(run: ProgramRun):
+    spc = run.one(SPC)
+    for name in ("secretstore-demo-driver", "secretstore-demo-provider"):
+        assert run.depends_on(spc, run.one(RELEASE, name)), name
+    assert run.depends_on(run.one(RELEASE, "secretstore-demo-provider"), run.one(RELEASE, "secretstore-demo-driver"))
+
+
+def test_the_deployments_come_after_the_class_the_account_and_the_releases(run: ProgramRun):
+    # Destroy runs in reverse, so the pods also go before the driver they mount through.
+    before = [run.one(SPC), run.one(SERVICE_ACCOUNT), *run.of_type(RELEASE)]
+    for instance in ("authorized", "unauthorized"):
+        deployment = run.one(DEPLOYMENT, f"secretstore-demo-{instance}")
+        for dependency in before:
+            assert run.depends_on(deployment, dependency), (instance, dependency.name)
+
+
+def test_every_kubernetes_resource_uses_the_cluster_provider(run: ProgramRun):
+    (provider,) = run.of_type("pulumi:providers:kubernetes")
+    kubernetes = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert kubernetes
+    assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes)
+    assert provider.inputs["kubeconfig"]
+
+
+def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_profile(oidc_issuer):
+    run = run_program("aws-dev", issuer_url=oidc_issuer.url, set_={"secretstore-csi:namespace": "payments"})
+    namespace = run.one("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"] == {
+        "name": "payments",
+        "labels": {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+        },
+    }
+    kubernetes_validate.validate(namespace.inputs, KUBERNETES_VERSION, strict=True)
+    for resource in [run.one(SPC), run.one(SERVICE_ACCOUNT), *run.of_type(DEPLOYMENT)]:
+        assert resource.inputs["metadata"]["namespace"] == "payments"
+        assert run.depends_on(resource, namespace), resource.name
+    assert run.exports["namespace"].value == "payments"
+
+
+def test_the_default_namespace_is_used_and_not_created(run: ProgramRun):
+    assert run.of_type("kubernetes:core/v1:Namespace") == []
+    assert {r.inputs["metadata"]["namespace"] for r in run.of_type(DEPLOYMENT)} == {"default"}
+
+
+@pytest.mark.parametrize("module", ["infra/workload.py", "infra/seam.py", "infra/charts.py", "infra/config.py"])
+def test_the_shared_layer_imports_no_cloud_sdk(module: str):
+    tree = ast.parse((ROOT / module).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported, module
+    assert not imported & CLOUD_SDKS
