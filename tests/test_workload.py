@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 KUBERNETES_VERSION = "1.35"
-CRD = ROOT.parent / "shared" / "reference" / "crds" / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
+CRD = Path(__file__).parent / "crds" / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
+CRD_SHA256 = "ef1623b34403bb11311fc92763b5b364ba456a166f1637eeec8d29052dd115f3"
 CHARTS = Path(__file__).parent / "charts"
 CLOUD_SDKS = {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}
 
@@ -62,7 +64,9 @@ def _strict(schema: Any) -> Any:
 
 
 def _spc_schema() -> dict[str, Any]:
-    crd = yaml.safe_load(CRD.read_text())
+    text = CRD.read_bytes()
+    assert hashlib.sha256(text).hexdigest() == CRD_SHA256, "not the upstream 1.6.0 CRD"
+    crd = yaml.safe_load(text)
     (v1,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1"]
     assert v1["served"] and v1["storage"]
     return _strict(v1["schema"]["openAPIV3Schema"])
