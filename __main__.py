@@ -2,11 +2,11 @@
 
 import pulumi
 
-from infra import aws, config
+from infra import aws, azure, config
 from infra.workload import SecretStoreDemo
 
 # A new cloud is a module with a `build(StackConfig) -> Cloud` and an entry here.
-CLOUDS = {"aws": aws.build}
+CLOUDS = {"aws": aws.build, "azure": azure.build}
 
 stack_config = config.load(clouds=list(CLOUDS))
 cloud = CLOUDS[stack_config.cloud](stack_config)

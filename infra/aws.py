@@ -14,11 +14,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
-import pulumi_random as random
 import yaml
 
 from infra import PREFIX, charts
 from infra.config import StackConfig
+from infra.demo_secret import secret_document
 from infra.seam import Cloud, SecretStoreTarget
 from infra.thumbprint import ThumbprintError, issuer_ca_thumbprint
 
@@ -30,12 +30,8 @@ SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:Describe
 MOUNTED_FILE = "secret"
 
 
-def service_account_subject(namespace: str, service_account: str) -> str:
-    return f"system:serviceaccount:{namespace}:{service_account}"
-
-
-def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
-    """Only tokens for `namespace/service_account`, minted for STS, may assume the role."""
+def trust_policy(provider_arn: str, issuer: str, subject: str) -> str:
+    """Only tokens for `subject`, minted for STS, may assume the role."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -46,7 +42,7 @@ def trust_policy(provider_arn: str, issuer: str, namespace: str, service_account
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     "Condition": {
                         "StringEquals": {
-                            f"{issuer}:sub": service_account_subject(namespace, service_account),
+                            f"{issuer}:sub": subject,
                             f"{issuer}:aud": STS_AUDIENCE,
                         }
                     },
@@ -98,7 +94,7 @@ def build(config: StackConfig) -> Cloud:
         f"{PREFIX}-cluster",
         version=config.kubernetes_version,
         authentication_mode=eks.AuthenticationMode.API,
-        instance_type=config.nodes.instance_type,
+        instance_type=config.nodes.machine_type,
         desired_capacity=config.nodes.desired,
         min_size=config.nodes.minimum,
         max_size=config.nodes.maximum,
@@ -112,16 +108,8 @@ def build(config: StackConfig) -> Cloud:
         description="Read by the secretstore-csi demo through the Secrets Store CSI driver",
         recovery_window_in_days=settings.recovery_window_in_days,
     )
-    password = config.secret.password
-    if password is None:
-        password = random.RandomPassword(f"{PREFIX}-password", length=32, special=False).result
-    document = pulumi.Output.secret(
-        pulumi.Output.all(config.secret.username, password).apply(
-            lambda parts: json.dumps({"username": parts[0], "password": parts[1]})
-        )
-    )
     aws.secretsmanager.SecretVersion(
-        f"{PREFIX}-secret-value", secret_id=secret.id, secret_string=document
+        f"{PREFIX}-secret-value", secret_id=secret.id, secret_string=secret_document(config.secret)
     )
 
     oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -130,14 +118,12 @@ def build(config: StackConfig) -> Cloud:
         client_id_lists=[STS_AUDIENCE],
         thumbprint_lists=[cluster.oidc_provider_url.apply(_thumbprint)],
     )
-    workload = config.workload
+    subject = config.workload.subject
     role = aws.iam.Role(
         f"{PREFIX}-secret-reader",
-        description=(
-            f"Assumed by {service_account_subject(workload.namespace, workload.service_account)}"
-        ),
+        description=f"Assumed by {subject}",
         assume_role_policy=pulumi.Output.all(oidc_provider.arn, cluster.oidc_issuer).apply(
-            lambda args: trust_policy(args[0], args[1], workload.namespace, workload.service_account)
+            lambda args: trust_policy(args[0], args[1], subject)
         ),
     )
     policy = aws.iam.Policy(

@@ -28,5 +28,11 @@ AWS_PROVIDER = HelmChart(
     repo="https://aws.github.io/secrets-store-csi-driver-provider-aws",
 )
 
+AZURE_PROVIDER = HelmChart(
+    name="csi-secrets-store-provider-azure",
+    version="1.8.2",
+    repo="https://azure.github.io/secrets-store-csi-driver-provider-azure/charts",
+)
+
 # The driver chart 1.6.0 declares `kubeVersion: ">=1.30.0-0"`.
 MIN_KUBERNETES_VERSION = (1, 30)

@@ -24,6 +24,11 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _MAJOR_MINOR = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[1-9][0-9]?$")
 _EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_AZURE_LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9 ]*[A-Za-z0-9]$")
+_AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
+# Key Vault: 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or
+# digit, without consecutive hyphens.
+_KEY_VAULT_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z](?:-?[A-Za-z0-9])+$")
 # Secrets Manager CreateSecret: 1-512 characters from ASCII letters, digits and /_+=.@-
 _SECRETS_MANAGER_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 # An image reference: [registry[:port]/]path[:tag][@sha256:digest], lower-case path.
@@ -47,7 +52,9 @@ class ConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class NodePool:
-    instance_type: str
+    machine_type: str
+    """EC2 instance type on AWS, VM size on Azure."""
+
     desired: int
     minimum: int
     maximum: int
@@ -60,6 +67,11 @@ class Workload:
     namespace: str
     service_account: str
     image: str
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim of this service account's tokens: what the cloud identity trusts."""
+        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,15 @@ class AwsSettings:
 
 
 @dataclass(frozen=True)
+class AzureSettings:
+    location: str
+    vault_name: Optional[str]
+    """None: a unique name is generated."""
+    soft_delete_retention_days: int
+    purge_protection: bool
+
+
+@dataclass(frozen=True)
 class StackConfig:
     cloud: str
     kubernetes_version: str
@@ -88,6 +109,7 @@ class StackConfig:
     workload: Workload
     secret: DemoSecret
     aws: Optional[AwsSettings] = None
+    azure: Optional[AzureSettings] = None
 
 
 # Every key of the project namespace, and the cloud it belongs to (None: every cloud).
@@ -105,6 +127,10 @@ KEYS: dict[str, Optional[str]] = {
     "nodeInstanceType": "aws",
     "secretName": "aws",
     "secretRecoveryWindowInDays": "aws",
+    "nodeVmSize": "azure",
+    "keyVaultName": "azure",
+    "keyVaultSoftDeleteRetentionDays": "azure",
+    "keyVaultPurgeProtection": "azure",
 }
 
 T = TypeVar("T")
@@ -229,6 +255,21 @@ def _service_account(raw: str) -> str:
     return _dns_label(raw)
 
 
+def _whole_number_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]+", raw.strip()) or not low <= int(raw) <= high:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise ValueError(raw)
+    return raw == "true"
+
+
 def _recovery_window(raw: str) -> int:
     if not re.fullmatch(r"[0-9]+", raw.strip()):
         raise ValueError(raw)
@@ -300,18 +341,18 @@ def load(clouds: Sequence[str]) -> StackConfig:
     password = r.secret("secretPassword")
 
     aws = None
-    instance_type = None
+    azure = None
+    machine_type = None
     if cloud == "aws":
-        aws_config = pulumi.Config("aws")
         region = r.value(
             "region",
             None,
             _matching(_AWS_REGION),
             "expected an AWS region code such as eu-central-1; set it with "
             "`pulumi config set aws:region <region>`",
-            namespace=aws_config,
+            namespace=pulumi.Config("aws"),
         )
-        instance_type = r.value(
+        machine_type = r.value(
             "nodeInstanceType",
             "t3.medium",
             _matching(_EC2_INSTANCE_TYPE),
@@ -333,6 +374,43 @@ def load(clouds: Sequence[str]) -> StackConfig:
         aws = AwsSettings(
             region=region, secret_name=secret_name or None, recovery_window_in_days=recovery
         )
+    elif cloud == "azure":
+        location = r.value(
+            "location",
+            None,
+            _matching(_AZURE_LOCATION),
+            "expected an Azure region such as westeurope; set it with "
+            "`pulumi config set azure-native:location <region>`",
+            namespace=pulumi.Config("azure-native"),
+        )
+        machine_type = r.value(
+            "nodeVmSize",
+            "Standard_D2s_v5",
+            _matching(_AZURE_VM_SIZE),
+            "expected an Azure VM size such as Standard_D2s_v5",
+        )
+        vault_name = r.value(
+            "keyVaultName",
+            "",
+            _matching(_KEY_VAULT_NAME),
+            "expected a Key Vault name: 3-24 letters, digits and hyphens, starting with a "
+            "letter, ending with a letter or digit, with no consecutive hyphens",
+        )
+        retention = r.value(
+            "keyVaultSoftDeleteRetentionDays",
+            90,
+            _whole_number_in(7, 90),
+            "expected a whole number of days from 7 to 90",
+        )
+        purge_protection = r.value(
+            "keyVaultPurgeProtection", False, _bool, "expected true or false"
+        )
+        azure = AzureSettings(
+            location=location,
+            vault_name=vault_name or None,
+            soft_delete_retention_days=retention,
+            purge_protection=purge_protection,
+        )
 
     if r.problems:
         raise ConfigError(r.problems)
@@ -340,8 +418,9 @@ def load(clouds: Sequence[str]) -> StackConfig:
     return StackConfig(
         cloud=cloud,
         kubernetes_version=kubernetes_version,
-        nodes=NodePool(instance_type=instance_type, desired=desired, minimum=minimum, maximum=maximum),
+        nodes=NodePool(machine_type=machine_type, desired=desired, minimum=minimum, maximum=maximum),
         workload=Workload(namespace=namespace, service_account=service_account, image=image),
         secret=DemoSecret(username=username, password=password),
         aws=aws,
+        azure=azure,
     )

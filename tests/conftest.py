@@ -39,3 +39,9 @@ def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer
 def aws_dev(oidc_issuer: OidcIssuer) -> ProgramRun:
     """__main__.py run once with Pulumi.aws-dev.yaml, as `pulumi up -s aws-dev` would run it."""
     return run_program("aws-dev", issuer_url=oidc_issuer.url)
+
+
+@pytest.fixture(scope="session")
+def azure_dev() -> ProgramRun:
+    """__main__.py run once with Pulumi.azure-dev.yaml, as `pulumi up -s azure-dev` would run it."""
+    return run_program("azure-dev")

@@ -7,6 +7,7 @@ every registration has finished.
 
 from __future__ import annotations
 
+import base64
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -21,6 +22,23 @@ from pulumi.runtime import rpc
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "secretstore-csi"
 ACCOUNT = "123456789012"
+TENANT = "3bb336c2-6605-4144-aa4b-b04b79bef215"
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+AKS_ISSUER = f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/9a11d52e-7fd4-4548-bf71-d57a648f06ab/"
+AKS_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: secretstore-aks
+  cluster:
+    server: https://secretstore-azure-dev-abcd1234.hcp.westeurope.azmk8s.io:443
+contexts:
+- name: secretstore-aks
+  context: {cluster: secretstore-aks, user: clusterUser}
+current-context: secretstore-aks
+users:
+- name: clusterUser
+  user: {token: mock-token}
+"""
 
 
 @dataclass
@@ -90,10 +108,18 @@ class CloudMocks(pulumi.runtime.Mocks):
         handler = _OUTPUTS.get(args.typ)
         if handler:
             outputs.update(handler(self, args, name))
-        return f"{args.name}-id", outputs
+        return outputs.pop("__id__", f"{args.name}-id"), outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list]:
         self.calls.append((args.token, dict(args.args)))
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"tenantId": TENANT, "subscriptionId": SUBSCRIPTION,
+                    "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                    "objectId": "aaaaaaaa-0000-0000-0000-000000000001"}, []
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            assert args.args["resourceName"] and args.args["resourceGroupName"]
+            return {"kubeconfigs": [{"name": "clusterUser",
+                                     "value": base64.b64encode(AKS_KUBECONFIG.encode()).decode()}]}, []
         raise NotImplementedError(f"the program invoked {args.token}, which the mocks do not answer")
 
 
@@ -143,6 +169,33 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
     },
     "random:index/randomPassword:RandomPassword": lambda m, a, name: {
         "result": "generated-" + "x" * (int(a.inputs["length"]) - 10),
+    },
+    "random:index/randomString:RandomString": lambda m, a, name: {
+        "result": "k3x9q2mz"[: int(a.inputs["length"])].ljust(int(a.inputs["length"]), "7"),
+    },
+    "azure-native:resources:ResourceGroup": lambda m, a, name: {
+        "name": f"{a.name}8c5bf9d2",
+        "__id__": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{a.name}8c5bf9d2",
+    },
+    "azure-native:containerservice:ManagedCluster": lambda m, a, name: {
+        "name": f"{a.name}1f2e3d4c",
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": AKS_ISSUER},
+    },
+    "azure-native:keyvault:Vault": lambda m, a, name: {
+        "name": a.inputs["vaultName"],
+        "properties": {**a.inputs["properties"], "vaultUri": f"https://{a.inputs['vaultName']}.vault.azure.net/"},
+    },
+    "azure-native:keyvault:Secret": lambda m, a, name: {"name": a.inputs["secretName"]},
+    "azuread:index/application:Application": lambda m, a, name: {
+        "clientId": "5f1c2a3b-1111-4222-8333-944455556666",
+        "objectId": "0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff",
+        "__id__": "/applications/0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff",
+    },
+    "azuread:index/servicePrincipal:ServicePrincipal": lambda m, a, name: {
+        "objectId": "9e8d7c6b-5555-4666-8777-988899990000",
+    },
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": lambda m, a, name: {
+        "credentialId": "c0ffee00-1234-4567-89ab-cdef01234567",
     },
 }
 

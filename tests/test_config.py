@@ -26,7 +26,7 @@ def _problems(**kwargs) -> list[str]:
 
 
 BAD_VALUES = [
-    (f"{P}:cloud", "gcp", f"{P}:cloud = 'gcp': expected one of: aws"),
+    (f"{P}:cloud", "gcp", f"{P}:cloud = 'gcp': expected one of: aws, azure"),
     ("aws:region", "Frankfurt", "aws:region = 'Frankfurt': expected an AWS region code such as eu-central-1"),
     (f"{P}:kubernetesVersion", "1.35.2", f"{P}:kubernetesVersion = '1.35.2': expected a Kubernetes minor version"),
     (f"{P}:kubernetesVersion", "v1.35", f"{P}:kubernetesVersion = 'v1.35': expected a Kubernetes minor version"),
@@ -60,7 +60,7 @@ def test_a_bad_value_is_one_clear_message(key: str, value: str, message: str):
 
 
 def test_a_missing_cloud_names_the_clouds_there_are():
-    assert _problems(remove=(f"{P}:cloud",)) == [f"{P}:cloud is not set: expected one of: aws"]
+    assert _problems(remove=(f"{P}:cloud",)) == [f"{P}:cloud is not set: expected one of: aws, azure"]
 
 
 def test_a_missing_aws_region_says_how_to_set_it():

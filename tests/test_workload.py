@@ -31,7 +31,7 @@ CHARTS = Path(__file__).parent / "charts"
 CLOUD_SDKS = {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}
 
 
-@pytest.fixture(params=["aws_dev"])
+@pytest.fixture(params=["aws_dev", "azure_dev"])
 def run(request: pytest.FixtureRequest) -> ProgramRun:
     return request.getfixturevalue(request.param)
 
