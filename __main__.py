@@ -10,7 +10,9 @@ CLOUDS = {"aws": aws.build, "azure": azure.build}
 
 stack_config = config.load(clouds=list(CLOUDS))
 cloud = CLOUDS[stack_config.cloud](stack_config)
-demo = SecretStoreDemo("secretstore-demo", cloud.target, stack_config.workload)
+demo = SecretStoreDemo(
+    "secretstore-demo", cloud.target, stack_config.workload, stack_config.driver
+)
 
 pulumi.export("cloud", stack_config.cloud)
 pulumi.export("kubeConfig", cloud.target.kubeconfig)
@@ -21,3 +23,5 @@ pulumi.export("serviceAccount", demo.service_account)
 pulumi.export("secretProviderClass", demo.secret_provider_class)
 pulumi.export("authorizedDeployment", demo.authorized_deployment)
 pulumi.export("unauthorizedDeployment", demo.unauthorized_deployment)
+if demo.synced_secret is not None:
+    pulumi.export("syncedSecret", demo.synced_secret)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import re
+from typing import Any, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -17,8 +18,8 @@ import pulumi_eks as eks
 import yaml
 
 from infra import PREFIX, charts
-from infra.config import StackConfig
-from infra.demo_secret import secret_document
+from infra.config import StackConfig, StoreSecret
+from infra.store_secrets import secret_value
 from infra.seam import Cloud, SecretStoreTarget
 from infra.thumbprint import ThumbprintError, issuer_ca_thumbprint
 
@@ -27,7 +28,7 @@ STS_AUDIENCE = "sts.amazonaws.com"
 # token for EKS Pod Identity; the driver requests both, as the provider chart's default does.
 TOKEN_AUDIENCES = (STS_AUDIENCE, "pods.eks.amazonaws.com")
 SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
-MOUNTED_FILE = "secret"
+_JMESPATH_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def trust_policy(provider_arn: str, issuer: str, subject: str) -> str:
@@ -68,12 +69,27 @@ def read_secrets_policy(secret_arns: list[str]) -> str:
     )
 
 
-def secret_objects(secret_arn: str) -> str:
-    """The SecretProviderClass `objects` parameter: the secret by full ARN, under a fixed alias."""
-    return yaml.safe_dump(
-        [{"objectName": secret_arn, "objectType": "secretsmanager", "objectAlias": MOUNTED_FILE}],
-        sort_keys=False,
-    )
+def jmes_path(key: str) -> str:
+    """A JMESPath expression selecting one top-level key; keys such as `my-key` need quotes."""
+    return key if _JMESPATH_IDENTIFIER.fullmatch(key) else json.dumps(key)
+
+
+def secret_objects(secrets: Sequence[tuple[StoreSecret, str]]) -> str:
+    """The SecretProviderClass `objects` parameter: each secret by full ARN, mounted as its
+    name, and each key of a JSON document also as a file of its own."""
+    objects = []
+    for secret, arn in secrets:
+        entry: dict[str, Any] = {
+            "objectName": arn,
+            "objectType": "secretsmanager",
+            "objectAlias": secret.name,
+        }
+        if secret.keys:
+            entry["jmesPath"] = [
+                {"path": jmes_path(key), "objectAlias": secret.key_file(key)} for key in secret.keys
+            ]
+        objects.append(entry)
+    return yaml.safe_dump(objects, sort_keys=False)
 
 
 async def _thumbprint(issuer_url: str) -> str:
@@ -102,15 +118,19 @@ def build(config: StackConfig) -> Cloud:
         create_oidc_provider=False,
     )
 
-    secret = aws.secretsmanager.Secret(
-        f"{PREFIX}-secret",
-        name=settings.secret_name,
-        description="Read by the secretstore-csi demo through the Secrets Store CSI driver",
-        recovery_window_in_days=settings.recovery_window_in_days,
-    )
-    aws.secretsmanager.SecretVersion(
-        f"{PREFIX}-secret-value", secret_id=secret.id, secret_string=secret_document(config.secret)
-    )
+    secrets = []
+    for spec in config.secrets:
+        secret = aws.secretsmanager.Secret(
+            f"{PREFIX}-{spec.name}",
+            name=spec.store_name,
+            description=f"secretstore-csi secret '{spec.name}', read through the Secrets Store CSI driver",
+            recovery_window_in_days=settings.recovery_window_in_days,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{PREFIX}-{spec.name}-value", secret_id=secret.id, secret_string=secret_value(spec)
+        )
+        secrets.append(secret)
+    arns = pulumi.Output.all(*[secret.arn for secret in secrets])
 
     oidc_provider = aws.iam.OpenIdConnectProvider(
         f"{PREFIX}-oidc-provider",
@@ -128,8 +148,8 @@ def build(config: StackConfig) -> Cloud:
     )
     policy = aws.iam.Policy(
         f"{PREFIX}-read-secret",
-        description="Read the secretstore-csi demo secret",
-        policy=secret.arn.apply(lambda arn: read_secrets_policy([arn])),
+        description="Read the secrets of this secretstore-csi stack, and nothing else",
+        policy=arns.apply(lambda values: read_secrets_policy(list(values))),
     )
     attachment = aws.iam.RolePolicyAttachment(
         f"{PREFIX}-read-secret", role=role.name, policy_arn=policy.arn
@@ -146,16 +166,17 @@ def build(config: StackConfig) -> Cloud:
         parameters={
             "region": settings.region,
             "usePodIdentity": "false",
-            "objects": secret.arn.apply(secret_objects),
+            "objects": arns.apply(lambda values: secret_objects(list(zip(config.secrets, values)))),
         },
-        mounted_file=MOUNTED_FILE,
+        mounted_files=[file for spec in config.secrets for file in spec.files],
         service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
         identity_ready=[attachment],
     )
     outputs: dict[str, Any] = {
         "region": settings.region,
         "clusterName": cluster.eks_cluster.name,
-        "secretArn": secret.arn,
+        "secretArn": secrets[0].arn,
+        "secretArns": {spec.name: secret.arn for spec, secret in zip(config.secrets, secrets)},
         "secretReaderRoleArn": role.arn,
         "oidcProviderArn": oidc_provider.arn,
     }

@@ -20,12 +20,10 @@ from pulumi_azure_native import containerservice, keyvault
 
 from infra import PREFIX, charts
 from infra.config import StackConfig
-from infra.demo_secret import secret_document
+from infra.store_secrets import secret_value
 from infra.seam import Cloud, SecretStoreTarget
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
-SECRET_NAME = "secret"
-MOUNTED_FILE = "secret"
 READ_ONLY = ["get"]
 # A generated vault name is this prefix and a random suffix: 12 + 8 characters, within the
 # 24 that Key Vault allows. Pulumi's own autonaming would append to the whole logical name
@@ -152,14 +150,19 @@ def build(config: StackConfig) -> Cloud:
         ),
     )
 
-    secret = keyvault.Secret(
-        f"{PREFIX}-secret",
-        resource_group_name=resource_group.name,
-        vault_name=vault.name,
-        secret_name=SECRET_NAME,
-        # secret_document() is a secret Output, so the value is encrypted in the state.
-        properties=keyvault.SecretPropertiesArgs(value=secret_document(config.secret)),
-    )
+    # The vault belongs to this stack and holds only these secrets, so the access policy's
+    # `get` reaches exactly them.
+    secrets = [
+        keyvault.Secret(
+            f"{PREFIX}-{spec.name}",
+            resource_group_name=resource_group.name,
+            vault_name=vault.name,
+            secret_name=spec.name,
+            # secret_value() is a secret Output, so the value is encrypted in the state.
+            properties=keyvault.SecretPropertiesArgs(value=secret_value(spec)),
+        )
+        for spec in config.secrets
+    ]
 
     target = SecretStoreTarget(
         kubeconfig=kubeconfig,
@@ -172,12 +175,16 @@ def build(config: StackConfig) -> Cloud:
             "clientID": application.client_id,
             "keyvaultName": vault.name,
             "tenantID": client.tenant_id,
+            # Key Vault has no JSON-key selection: each secret is mounted whole.
             "objects": key_vault_objects(
-                [{"objectName": SECRET_NAME, "objectType": "secret", "objectAlias": MOUNTED_FILE}]
+                [
+                    {"objectName": spec.name, "objectType": "secret", "objectAlias": spec.name}
+                    for spec in config.secrets
+                ]
             ),
         },
-        mounted_file=MOUNTED_FILE,
-        identity_ready=[federated_credential, vault, secret],
+        mounted_files=[spec.name for spec in config.secrets],
+        identity_ready=[federated_credential, vault, *secrets],
     )
     outputs: dict[str, Any] = {
         "location": settings.location,
@@ -185,7 +192,8 @@ def build(config: StackConfig) -> Cloud:
         "clusterName": cluster.name,
         "oidcIssuerUrl": issuer_url,
         "keyVaultName": vault.name,
-        "keyVaultSecretName": secret.name,
+        "keyVaultSecretName": secrets[0].name,
+        "keyVaultSecretNames": [secret.name for secret in secrets],
         "clientId": application.client_id,
         "tenantId": client.tenant_id,
     }

@@ -7,9 +7,10 @@ typo never leaves a half-made stack behind.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 import pulumi
 
@@ -19,6 +20,9 @@ PROJECT = "secretstore-csi"
 
 DEFAULT_KUBERNETES_VERSION = "1.35"
 DEFAULT_IMAGE = "ghcr.io/dirien/hello-server/hello-server:latest"
+DEFAULT_SECRET = "secret"
+# AWS recommends about an hour: every poll reads every mounted secret of every pod.
+DEFAULT_POLL_INTERVAL = "1h"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _MAJOR_MINOR = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -28,6 +32,11 @@ _AZURE_LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9 ]*[A-Za-z0-9]$")
 _AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 # Key Vault: 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or
 # digit, without consecutive hyphens.
+_JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+_CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+# Go's time.ParseDuration, without a sign: positive durations only.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _KEY_VAULT_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z](?:-?[A-Za-z0-9])+$")
 # Secrets Manager CreateSecret: 1-512 characters from ASCII letters, digits and /_+=.@-
 _SECRETS_MANAGER_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -74,21 +83,51 @@ class Workload:
         return f"system:serviceaccount:{self.namespace}:{self.service_account}"
 
 
+SINGLE_VALUE = ""
+"""The key of `StoreSecret.given` for a secret that is one value, not a JSON document."""
+
+
 @dataclass(frozen=True)
-class DemoSecret:
-    """The JSON document `{"username": ..., "password": ...}` stored in the cloud's secret store.
+class StoreSecret:
+    """One secret in the cloud's store, mounted as the file `name`."""
 
-    `password` is a secret Output from `pulumi config set --secret`, or None to generate one.
-    """
+    name: str
+    keys: tuple[str, ...]
+    """The keys of its JSON document; empty when the secret is a single value."""
 
-    username: str
-    password: Optional[pulumi.Output[str]]
+    given: Mapping[str, pulumi.Input[str]]
+    """Values from config, by key (SINGLE_VALUE for a single value); the rest are generated."""
+
+    store_name: Optional[str] = None
+    """Its name in the store when config sets one (AWS `secretName`); otherwise autonamed."""
+
+    def key_file(self, key: str) -> str:
+        """The file one key of the document is mounted as, where the provider can do that."""
+        return f"{self.name}-{key}"
+
+    @property
+    def files(self) -> list[str]:
+        """Every file this secret can be mounted as: the whole value, then each key."""
+        return [self.name, *(self.key_file(key) for key in self.keys)]
+
+
+def env_var_name(file: str) -> str:
+    """The environment variable that carries a synced file's value: `db-password` -> DB_PASSWORD."""
+    return re.sub(r"[^A-Z0-9_]", "_", file.upper())
+
+
+@dataclass(frozen=True)
+class DriverSettings:
+    sync_secret: bool
+    """Also sync the mounted secrets to a Kubernetes Secret, and use it for env variables."""
+
+    rotation_poll_interval: Optional[str]
+    """How often mounted secrets are refreshed (a Go duration); None: rotation is off."""
 
 
 @dataclass(frozen=True)
 class AwsSettings:
     region: str
-    secret_name: Optional[str]
     recovery_window_in_days: int
 
 
@@ -107,7 +146,10 @@ class StackConfig:
     kubernetes_version: str
     nodes: NodePool
     workload: Workload
-    secret: DemoSecret
+    secrets: tuple[StoreSecret, ...]
+    """What the store holds; the first one is the file the demo serves on /read."""
+
+    driver: DriverSettings
     aws: Optional[AwsSettings] = None
     azure: Optional[AzureSettings] = None
 
@@ -124,6 +166,9 @@ KEYS: dict[str, Optional[str]] = {
     "demoImage": None,
     "secretUsername": None,
     "secretPassword": None,
+    "secrets": None,
+    "syncSecret": None,
+    "rotation": None,
     "nodeInstanceType": "aws",
     "secretName": "aws",
     "secretRecoveryWindowInDays": "aws",
@@ -141,6 +186,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.value_sources: set[str] = set()
         self._project = pulumi.Config(PROJECT)
 
     def problem(self, key: str, value: object, accepted: str) -> None:
@@ -181,12 +227,59 @@ class _Reader:
             return None
         return self._project.require_secret(name)
 
+    def json(self, name: str, accepted: str) -> Any:
+        """The parsed JSON of an object or list key (Pulumi passes them as JSON), or None."""
+        raw = self._project.get(name)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            self.problem(self._project.full_key(name), raw, accepted)
+            return None
+
+    def is_set(self, name: str) -> bool:
+        return self._project.get(name) is not None
+
+    def secret_source(self, where: str, name: Any, keys: tuple[str, ...]) -> Optional[dict[str, Any]]:
+        """The values a listed secret's `valueFrom` names, by key, as secret Outputs."""
+        accepted = (
+            "expected the name of a key of this project, such as dbCredentials, set with "
+            "`pulumi config set --secret`"
+        )
+        if not isinstance(name, str) or not _CONFIG_KEY_NAME.fullmatch(name) or name in KEYS:
+            self.problem(where, name, accepted + ", and not one of the project's own settings")
+            return None
+        self.value_sources.add(name)
+        key = self._project.full_key(name)
+        if not self.is_set(name):
+            self.problems.append(
+                f"{where} = {name!r}: {key} is not set; set it with "
+                f"`pulumi config set --secret {key} <value>`"
+            )
+            return None
+        value = self.secret(name)
+        if value is None:
+            return None
+        if not keys:
+            return {SINGLE_VALUE: value}
+        document = _json_object_of_strings(self._project.get(name))
+        if document is None or set(document) != set(keys):
+            self.problems.append(
+                f"{key}: expected a JSON object with exactly the keys {', '.join(keys)}, "
+                "each a string, as secrets[].keys lists them (the value is not shown)"
+            )
+            return None
+        return {k: pulumi.Output.secret(document[k]) for k in keys}
+
     def unknown_keys(self, cloud: Optional[str]) -> None:
         prefix = f"{PROJECT}:"
         for key in sorted(_configured_keys()):
             if not key.startswith(prefix):
                 continue
             name = key[len(prefix):]
+            if name in self.value_sources:
+                continue
             if name not in KEYS:
                 known = ", ".join(sorted(KEYS))
                 self.problems.append(f"{key} is not a known key: expected one of {known}")
@@ -195,6 +288,16 @@ class _Reader:
                     f"{key} applies only when {PROJECT}:cloud is {KEYS[name]}, "
                     f"but this stack's cloud is {cloud}"
                 )
+
+
+def _json_object_of_strings(raw: Optional[str]) -> Optional[dict[str, str]]:
+    try:
+        document = json.loads(raw or "")
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
+        return None
+    return document
 
 
 def _configured_keys() -> set[str]:
@@ -279,11 +382,159 @@ def _recovery_window(raw: str) -> int:
     return days
 
 
+def _go_duration(raw: str) -> str:
+    position, seconds = 0, 0.0
+    for part in _DURATION_PART.finditer(raw):
+        if part.start() != position:
+            break
+        seconds += float(part[1]) * _DURATION_UNITS[part[2]]
+        position = part.end()
+    if not raw or position != len(raw) or seconds <= 0:
+        raise ValueError(raw)
+    return raw
+
+
+def _bool_or_json_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _bool(value)
+    raise ValueError(value)
+
+
 _DNS_LABEL_RULE = (
     "a DNS-1123 label: 1-63 lower-case letters, digits or '-', "
     "starting and ending with a letter or digit"
 )
 _MIN_VERSION = ".".join(str(p) for p in charts.MIN_KUBERNETES_VERSION)
+
+
+_SECRET_FIELDS = ("name", "keys", "valueFrom")
+_DEMO_SECRET_KEYS = ("secretUsername", "secretPassword", "secretName")
+
+
+def _demo_secret(r: _Reader, cloud: Optional[str]) -> StoreSecret:
+    """The article's secret: {"username", "password"}, from the secret* keys or generated."""
+    given: dict[str, pulumi.Input[str]] = {
+        "username": r.value(
+            "secretUsername",
+            "demo",
+            _matching(re.compile(r"^\S{1,128}$")),
+            "expected 1-128 characters without whitespace",
+        )
+    }
+    password = r.secret("secretPassword")
+    if password is not None:
+        given["password"] = password
+    store_name = None
+    if cloud == "aws":
+        store_name = r.value(
+            "secretName",
+            "",
+            _matching(_SECRETS_MANAGER_NAME),
+            "expected a Secrets Manager name: 1-512 characters from letters, digits and /_+=.@-",
+        )
+    return StoreSecret(
+        name=DEFAULT_SECRET, keys=("username", "password"), given=given, store_name=store_name or None
+    )
+
+
+def _store_secrets(r: _Reader, cloud: Optional[str]) -> tuple[StoreSecret, ...]:
+    """The `secrets` list, or the article's single secret when it is unset."""
+    key = f"{PROJECT}:secrets"
+    accepted = "expected a non-empty list of secrets, each {name, keys, valueFrom}"
+    listed = r.json("secrets", accepted)
+    if listed is None:
+        return (_demo_secret(r, cloud),) if not r.is_set("secrets") else ()
+    for name in _DEMO_SECRET_KEYS:
+        if r.is_set(name):
+            r.problems.append(
+                f"{PROJECT}:{name} configures the default demo secret, which {key} replaces: "
+                "remove it, and give a listed secret its value with valueFrom"
+            )
+    if not isinstance(listed, list) or not listed:
+        r.problem(key, listed, accepted)
+        return ()
+
+    secrets: list[StoreSecret] = []
+    owners: dict[str, str] = {}
+    for index, entry in enumerate(listed):
+        where = f"{key}[{index}]"
+        if not isinstance(entry, dict):
+            r.problem(where, entry, "expected {name, keys, valueFrom}")
+            continue
+        for field in entry:
+            if field not in _SECRET_FIELDS:
+                r.problems.append(f"{where}.{field} is not a known field: expected name, keys or valueFrom")
+        name = entry.get("name")
+        if not isinstance(name, str) or not _DNS1123_LABEL.fullmatch(name):
+            r.problem(f"{where}.name", name, f"expected {_DNS_LABEL_RULE}")
+            continue
+        keys = entry.get("keys", [])
+        if not (
+            isinstance(keys, list)
+            and all(isinstance(k, str) and _JSON_KEY.fullmatch(k) for k in keys)
+            and len(set(keys)) == len(keys)
+        ):
+            r.problem(
+                f"{where}.keys",
+                keys,
+                "expected a list of distinct JSON keys, each 1-63 letters, digits, '_' or '-', "
+                "starting with a letter or '_'",
+            )
+            continue
+        given: Optional[dict[str, Any]] = {}
+        if "valueFrom" in entry:
+            given = r.secret_source(f"{where}.valueFrom", entry["valueFrom"], tuple(keys))
+        secret = StoreSecret(name=name, keys=tuple(keys), given=given or {})
+        clashes = [f for f in secret.files if f in owners or env_var_name(f) in owners]
+        if clashes:
+            r.problem(
+                f"{where}.name",
+                name,
+                f"expected a name whose files ({', '.join(secret.files)}) and their environment "
+                f"variables no other secret uses; {clashes[0]} clashes with "
+                f"{owners.get(clashes[0]) or owners[env_var_name(clashes[0])]}",
+            )
+            continue
+        for file in secret.files:
+            owners[file] = owners[env_var_name(file)] = f"{where} ({name})"
+        if given is not None:
+            secrets.append(secret)
+    return tuple(secrets)
+
+
+def _rotation(r: _Reader) -> Optional[str]:
+    """The rotation poll interval when `rotation.enabled` is true, else None."""
+    key = f"{PROJECT}:rotation"
+    accepted = "expected {enabled: true or false, pollInterval: a Go duration such as 120s, 2m or 1h}"
+    rotation = r.json("rotation", accepted)
+    if rotation is None:
+        return None
+    if not isinstance(rotation, dict):
+        r.problem(key, rotation, accepted)
+        return None
+    for field in rotation:
+        if field not in ("enabled", "pollInterval"):
+            r.problems.append(f"{key}.{field} is not a known field: {accepted}")
+    try:
+        enabled = _bool_or_json_bool(rotation.get("enabled", False))
+    except ValueError:
+        r.problem(f"{key}.enabled", rotation.get("enabled"), "expected true or false")
+        enabled = False
+    interval = rotation.get("pollInterval", DEFAULT_POLL_INTERVAL)
+    try:
+        if not isinstance(interval, str):
+            raise ValueError(interval)
+        _go_duration(interval)
+    except ValueError:
+        r.problem(
+            f"{key}.pollInterval",
+            interval,
+            "expected a positive Go duration such as 120s, 2m, 1h or 1h30m",
+        )
+        return None
+    return interval if enabled else None
 
 
 def load(clouds: Sequence[str]) -> StackConfig:
@@ -295,7 +546,6 @@ def load(clouds: Sequence[str]) -> StackConfig:
     cloud = r.value(
         "cloud", None, _one_of(tuple(clouds)), f"expected one of: {', '.join(clouds)}"
     )
-    r.unknown_keys(cloud)
 
     kubernetes_version = r.value(
         "kubernetesVersion",
@@ -332,13 +582,11 @@ def load(clouds: Sequence[str]) -> StackConfig:
         _matching(_IMAGE),
         "expected a container image reference such as registry/path:tag or registry/path@sha256:<digest>",
     )
-    username = r.value(
-        "secretUsername",
-        "demo",
-        _matching(re.compile(r"^\S{1,128}$")),
-        "expected 1-128 characters without whitespace",
+    secrets = _store_secrets(r, cloud)
+    driver = DriverSettings(
+        sync_secret=r.value("syncSecret", False, _bool, "expected true or false"),
+        rotation_poll_interval=_rotation(r),
     )
-    password = r.secret("secretPassword")
 
     aws = None
     azure = None
@@ -358,12 +606,6 @@ def load(clouds: Sequence[str]) -> StackConfig:
             _matching(_EC2_INSTANCE_TYPE),
             "expected an EC2 instance type such as t3.medium",
         )
-        secret_name = r.value(
-            "secretName",
-            "",
-            _matching(_SECRETS_MANAGER_NAME),
-            "expected a Secrets Manager name: 1-512 characters from letters, digits and /_+=.@-",
-        )
         recovery = r.value(
             "secretRecoveryWindowInDays",
             30,
@@ -371,9 +613,7 @@ def load(clouds: Sequence[str]) -> StackConfig:
             "expected 0 (delete at once, so the name is free again after `pulumi destroy`) "
             "or a whole number of days from 7 to 30",
         )
-        aws = AwsSettings(
-            region=region, secret_name=secret_name or None, recovery_window_in_days=recovery
-        )
+        aws = AwsSettings(region=region, recovery_window_in_days=recovery)
     elif cloud == "azure":
         location = r.value(
             "location",
@@ -412,6 +652,7 @@ def load(clouds: Sequence[str]) -> StackConfig:
             purge_protection=purge_protection,
         )
 
+    r.unknown_keys(cloud)
     if r.problems:
         raise ConfigError(r.problems)
 
@@ -420,7 +661,8 @@ def load(clouds: Sequence[str]) -> StackConfig:
         kubernetes_version=kubernetes_version,
         nodes=NodePool(machine_type=machine_type, desired=desired, minimum=minimum, maximum=maximum),
         workload=Workload(namespace=namespace, service_account=service_account, image=image),
-        secret=DemoSecret(username=username, password=password),
+        secrets=secrets,
+        driver=driver,
         aws=aws,
         azure=azure,
     )

@@ -33,8 +33,9 @@ class SecretStoreTarget:
     parameters: Mapping[str, pulumi.Input[str]]
     """SecretProviderClass `spec.parameters`; every value is a string."""
 
-    mounted_file: str
-    """The file, relative to the mount, that the demo serves on /read."""
+    mounted_files: Sequence[str]
+    """Every file the SecretProviderClass mounts, relative to the mount; the demo serves the
+    first on /read."""
 
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from pulumi_kubernetes.core.v1 import (
     ContainerPortArgs,
     CSIVolumeSourceArgs,
     EnvVarArgs,
+    EnvVarSourceArgs,
     HTTPGetActionArgs,
     Namespace,
     PodSecurityContextArgs,
@@ -27,6 +28,7 @@ from pulumi_kubernetes.core.v1 import (
     ProbeArgs,
     ResourceRequirementsArgs,
     SeccompProfileArgs,
+    SecretKeySelectorArgs,
     SecurityContextArgs,
     ServiceAccount,
     VolumeArgs,
@@ -37,13 +39,14 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from infra import charts
 from infra.charts import HelmChart
-from infra.config import Workload
+from infra.config import DriverSettings, Workload, env_var_name
 from infra.seam import SecretStoreTarget
 
 SYSTEM_NAMESPACE = "kube-system"
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 MOUNT_PATH = "/mnt/secrets-store"
 VOLUME = "secrets-store-inline"
+SYNCED_SECRET = "secretstore-synced"
 AUTHORIZED = "hello-server-authorized"
 UNAUTHORIZED = "hello-server-unauthorized"
 # The hello-server image is built by ko on Chainguard's static base, which runs as this user.
@@ -51,11 +54,33 @@ DEMO_UID = 65532
 DEMO_PORT = 8080
 
 
-def driver_values(target: SecretStoreTarget) -> dict[str, Any]:
+def driver_values(target: SecretStoreTarget, driver: DriverSettings) -> dict[str, Any]:
     """Values for the shared driver release."""
-    # Since the provider charts stopped minting tokens, the driver must request a token
-    # for each audience its provider exchanges; without them every mount fails.
-    return {"tokenRequests": [{"audience": audience} for audience in target.token_audiences]}
+    values: dict[str, Any] = {
+        # Since the provider charts stopped minting tokens, the driver must request a token
+        # for each audience its provider exchanges; without them every mount fails.
+        "tokenRequests": [{"audience": audience} for audience in target.token_audiences],
+        # Installs the RBAC that lets the driver write the synced Kubernetes Secret.
+        "syncSecret": {"enabled": driver.sync_secret},
+        "enableSecretRotation": driver.rotation_poll_interval is not None,
+    }
+    if driver.rotation_poll_interval is not None:
+        values["rotationPollInterval"] = driver.rotation_poll_interval
+    return values
+
+
+def secret_provider_class_spec(target: SecretStoreTarget, driver: DriverSettings) -> dict[str, Any]:
+    spec: dict[str, Any] = {"provider": target.provider, "parameters": dict(target.parameters)}
+    if driver.sync_secret:
+        # The driver creates this Secret while a pod mounts the volume, and deletes it after.
+        spec["secretObjects"] = [
+            {
+                "secretName": SYNCED_SECRET,
+                "type": "Opaque",
+                "data": [{"objectName": file, "key": file} for file in target.mounted_files],
+            }
+        ]
+    return spec
 
 
 def provider_values(target: SecretStoreTarget) -> dict[str, Any]:
@@ -92,19 +117,32 @@ def demo_deployment_args(
     workload: Workload,
     service_account: str,
     secret_provider_class: str,
-    mounted_file: str,
+    served_file: str,
+    synced_files: Sequence[str] = (),
     annotations: Optional[Mapping[str, str]] = None,
 ) -> dict[str, Any]:
     """The arguments of one hello-server Deployment that mounts the secret store volume.
 
-    The pod passes the Pod Security Standard "restricted" profile.
+    It serves `served_file` on /read, and gets each of `synced_files` from the synced
+    Kubernetes Secret as an environment variable. The pod passes the Pod Security Standard
+    "restricted" profile.
     """
     labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
+    env = [EnvVarArgs(name="FILE", value=f"{MOUNT_PATH}/{served_file}")]
+    env += [
+        EnvVarArgs(
+            name=env_var_name(file),
+            value_from=EnvVarSourceArgs(
+                secret_key_ref=SecretKeySelectorArgs(name=SYNCED_SECRET, key=file)
+            ),
+        )
+        for file in synced_files
+    ]
     container = ContainerArgs(
         name="hello-server",
         image=workload.image,
         ports=[ContainerPortArgs(name="http", container_port=DEMO_PORT)],
-        env=[EnvVarArgs(name="FILE", value=f"{MOUNT_PATH}/{mounted_file}")],
+        env=env,
         volume_mounts=[VolumeMountArgs(name=VOLUME, mount_path=MOUNT_PATH, read_only=True)],
         readiness_probe=ProbeArgs(http_get=HTTPGetActionArgs(path="/", port="http")),
         resources=ResourceRequirementsArgs(
@@ -156,6 +194,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     service_account: pulumi.Output[str]
+    synced_secret: Optional[pulumi.Output[str]]
     secret_provider_class: pulumi.Output[str]
     authorized_deployment: pulumi.Output[str]
     unauthorized_deployment: pulumi.Output[str]
@@ -165,6 +204,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
         name: str,
         target: SecretStoreTarget,
         workload: Workload,
+        driver: DriverSettings,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("secretstore-csi:kubernetes:SecretStoreDemo", name, None, opts)
@@ -173,14 +213,18 @@ class SecretStoreDemo(pulumi.ComponentResource):
         )
         on_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        driver = _release(f"{name}-driver", charts.DRIVER, driver_values(target), on_cluster)
+        driver_release = _release(
+            f"{name}-driver", charts.DRIVER, driver_values(target, driver), on_cluster
+        )
         provider_release = _release(
             f"{name}-provider",
             target.provider_chart,
             provider_values(target),
-            pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[driver])),
+            pulumi.ResourceOptions.merge(
+                on_cluster, pulumi.ResourceOptions(depends_on=[driver_release])
+            ),
         )
-        releases: Sequence[pulumi.Resource] = [driver, provider_release]
+        releases: Sequence[pulumi.Resource] = [driver_release, provider_release]
 
         namespace_ready: list[pulumi.Resource] = []
         if workload.namespace != "default":
@@ -220,7 +264,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
             api_version="secrets-store.csi.x-k8s.io/v1",
             kind="SecretProviderClass",
             metadata=ObjectMetaArgs(name=spc_name, namespace=workload.namespace),
-            spec={"provider": target.provider, "parameters": dict(target.parameters)},
+            spec=secret_provider_class_spec(target, driver),
             opts=pulumi.ResourceOptions.merge(
                 in_namespace, pulumi.ResourceOptions(depends_on=[*releases])
             ),
@@ -232,7 +276,12 @@ class SecretStoreDemo(pulumi.ComponentResource):
         authorized = Deployment(
             f"{name}-authorized",
             **demo_deployment_args(
-                AUTHORIZED, workload, workload.service_account, spc_name, target.mounted_file
+                AUTHORIZED,
+                workload,
+                workload.service_account,
+                spc_name,
+                target.mounted_files[0],
+                synced_files=target.mounted_files if driver.sync_secret else (),
             ),
             opts=pulumi.ResourceOptions.merge(
                 in_namespace,
@@ -247,7 +296,9 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 workload,
                 "default",
                 spc_name,
-                target.mounted_file,
+                target.mounted_files[0],
+                # No synced env: its mount must fail for the reason the demo shows, not for
+                # a missing Secret.
                 annotations={"pulumi.com/skipAwait": "true"},
             ),
             opts=pulumi.ResourceOptions.merge(
@@ -260,8 +311,12 @@ class SecretStoreDemo(pulumi.ComponentResource):
         self.secret_provider_class = secret_provider_class.urn.apply(lambda _: spc_name)
         self.authorized_deployment = authorized.metadata.name
         self.unauthorized_deployment = unauthorized.metadata.name
+        self.synced_secret = (
+            secret_provider_class.urn.apply(lambda _: SYNCED_SECRET) if driver.sync_secret else None
+        )
         self.register_outputs(
             {
+                "synced_secret": self.synced_secret,
                 "namespace": self.namespace,
                 "service_account": self.service_account,
                 "secret_provider_class": self.secret_provider_class,

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import pytest
 
+from tests import harness
 from tests.harness import ProgramRun, run_program
 from tests.tls_server import Chain, issuer, make_chain
 
@@ -18,15 +19,19 @@ class OidcIssuer:
     chain: Chain
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer]:
-    """An EKS-like issuer on 127.0.0.1, trusted through SSL_CERT_FILE as the system bundle."""
+    """An EKS-like issuer on 127.0.0.1, trusted through SSL_CERT_FILE as the system bundle.
+
+    Every program run of the session reports it as the cluster's issuer.
+    """
     directory = tmp_path_factory.mktemp("oidc-issuer")
     chain = make_chain(directory)
     previous = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = str(chain.root_bundle)
     try:
         with issuer(directory, chain) as url:
+            harness.ISSUER_URL = url
             yield OidcIssuer(url=url, chain=chain)
     finally:
         if previous is None:
@@ -38,7 +43,7 @@ def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer
 @pytest.fixture(scope="session")
 def aws_dev(oidc_issuer: OidcIssuer) -> ProgramRun:
     """__main__.py run once with Pulumi.aws-dev.yaml, as `pulumi up -s aws-dev` would run it."""
-    return run_program("aws-dev", issuer_url=oidc_issuer.url)
+    return run_program("aws-dev")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ from pulumi.runtime import rpc
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "secretstore-csi"
 ACCOUNT = "123456789012"
+# The EKS issuer the mocks report. tests/conftest.py points it at a TLS server on 127.0.0.1
+# for the whole session, so every run computes a real thumbprint.
+ISSUER_URL = "https://127.0.0.1:9/unset"
 TENANT = "3bb336c2-6605-4144-aa4b-b04b79bef215"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 AKS_ISSUER = f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/9a11d52e-7fd4-4548-bf71-d57a648f06ab/"
@@ -243,7 +246,7 @@ def stack_config(stack: str) -> dict[str, str]:
 def run_program(
     stack: str,
     *,
-    issuer_url: str = "https://oidc.invalid/id/EXAMPLE",
+    issuer_url: Optional[str] = None,
     set_: Optional[dict[str, str]] = None,
     secrets: Optional[dict[str, str]] = None,
     remove: tuple[str, ...] = (),
@@ -262,7 +265,7 @@ def run_program(
 def attempt_program(
     stack: str,
     *,
-    issuer_url: str = "https://oidc.invalid/id/EXAMPLE",
+    issuer_url: Optional[str] = None,
     set_: Optional[dict[str, str]] = None,
     secrets: Optional[dict[str, str]] = None,
     remove: tuple[str, ...] = (),
@@ -274,7 +277,7 @@ def attempt_program(
     for key in remove:
         config.pop(key, None)
 
-    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=issuer_url)
+    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=issuer_url or ISSUER_URL)
     monitor = RecordingMonitor(mocks)
     mocks.monitor = monitor
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

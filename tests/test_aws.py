@@ -106,10 +106,9 @@ def test_the_secret_holds_username_and_a_generated_password_and_stays_secret(aws
     assert json.loads(document) == {"username": "demo", "password": password.outputs["result"]}
 
 
-def test_a_password_from_secret_config_is_used_instead_of_a_generated_one(oidc_issuer: OidcIssuer):
+def test_a_password_from_secret_config_is_used_instead_of_a_generated_one():
     run = run_program(
         "aws-dev",
-        issuer_url=oidc_issuer.url,
         secrets={"secretstore-csi:secretPassword": "from-config-s3cr3t"},
         set_={"secretstore-csi:secretUsername": "app", "secretstore-csi:secretName": "team/app-db"},
     )
@@ -128,7 +127,16 @@ def test_the_secret_provider_class_names_the_secret_by_arn_in_the_cluster_region
     assert parameters["region"] == "eu-central-1"
     assert parameters["usePodIdentity"] == "false"
     assert yaml.safe_load(parameters["objects"]) == [
-        {"objectName": secret.outputs["arn"], "objectType": "secretsmanager", "objectAlias": "secret"}
+        {
+            "objectName": secret.outputs["arn"],
+            "objectType": "secretsmanager",
+            "objectAlias": "secret",
+            # Each key of the JSON document is a file of its own as well.
+            "jmesPath": [
+                {"path": "username", "objectAlias": "secret-username"},
+                {"path": "password", "objectAlias": "secret-password"},
+            ],
+        }
     ]
     assert secret.outputs["arn"].startswith(f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret:")
 

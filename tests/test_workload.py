@@ -8,26 +8,26 @@ from __future__ import annotations
 
 import ast
 import copy
-import hashlib
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
 from tests import pod_security
+from tests.authorities import (
+    KUBERNETES_VERSION,
+    chart_defaults,
+    release_value_problems,
+    spc_schema,
+    value_problems,
+)
 from tests.harness import ROOT, ProgramRun, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-KUBERNETES_VERSION = "1.35"
-CRD = Path(__file__).parent / "crds" / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
-CRD_SHA256 = "ef1623b34403bb11311fc92763b5b364ba456a166f1637eeec8d29052dd115f3"
-CHARTS = Path(__file__).parent / "charts"
 CLOUD_SDKS = {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}
 
 
@@ -38,38 +38,6 @@ def run(request: pytest.FixtureRequest) -> ProgramRun:
 
 def _deployment(run: ProgramRun, instance: str) -> dict[str, Any]:
     return run.one(DEPLOYMENT, f"secretstore-demo-{instance}").inputs
-
-
-def _strict(schema: Any) -> Any:
-    """The schema with unknown fields refused wherever it lists the known ones.
-
-    The API server prunes unknown fields of a structural schema silently; here they fail.
-    """
-    schema = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node and not node.get(
-                "x-kubernetes-preserve-unknown-fields"
-            ):
-                node["additionalProperties"] = False
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return schema
-
-
-def _spc_schema() -> dict[str, Any]:
-    text = CRD.read_bytes()
-    assert hashlib.sha256(text).hexdigest() == CRD_SHA256, "not the upstream 1.6.0 CRD"
-    crd = yaml.safe_load(text)
-    (v1,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1"]
-    assert v1["served"] and v1["storage"]
-    return _strict(v1["schema"]["openAPIV3Schema"])
 
 
 def test_every_kubernetes_object_is_valid_in_strict_mode(run: ProgramRun):
@@ -89,7 +57,7 @@ def test_strict_validation_would_catch_a_misspelled_field(run: ProgramRun):
 def test_the_secret_provider_class_matches_the_upstream_v1_crd(run: ProgramRun):
     spc = run.one(SPC).inputs
     assert spc["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
-    jsonschema.validate(spc, _spc_schema())
+    jsonschema.validate(spc, spc_schema())
     assert all(isinstance(value, str) for value in spc["spec"]["parameters"].values())
 
 
@@ -97,7 +65,7 @@ def test_the_crd_check_would_catch_a_parameter_that_is_not_a_string(run: Program
     spc = copy.deepcopy(run.one(SPC).inputs)
     spc["spec"]["parameters"]["usePodIdentity"] = False
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(spc, _spc_schema())
+        jsonschema.validate(spc, spc_schema())
 
 
 def test_the_authorized_deployment_runs_as_the_trusted_account_and_mounts_the_secret(run: ProgramRun):
@@ -193,35 +161,11 @@ def test_the_provider_release_does_not_install_its_bundled_driver(run: ProgramRu
     assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
 
 
-def _walk_values(values: Any, defaults: Any, path: str = "") -> list[str]:
-    """Every place where `values` sets a key the chart does not have, or a different kind."""
-    where = path.rstrip(".") or "."
-    if defaults is None:  # the chart leaves it empty: any value goes
-        return []
-    if isinstance(defaults, dict) != isinstance(values, dict) or isinstance(
-        defaults, list
-    ) != isinstance(values, list):
-        return [f"{where}: the chart has {type(defaults).__name__} here, not {type(values).__name__}"]
-    if not isinstance(values, dict):
-        return []
-    problems = []
-    for key, value in values.items():
-        if key not in defaults:
-            problems.append(f"{path}{key}: not a value of the chart")
-        else:
-            problems += _walk_values(value, defaults[key], f"{path}{key}.")
-    return problems
-
-
-def _chart_defaults(release: dict[str, Any]) -> Any:
-    return yaml.safe_load((CHARTS / f"{release['chart']}-{release['version']}.yaml").read_text())
-
-
 def test_every_helm_value_is_a_key_of_the_pinned_chart_version(run: ProgramRun):
-    for name in ("secretstore-demo-driver", "secretstore-demo-provider"):
-        release = run.one(RELEASE, name).inputs
-        assert release["values"], name
-        assert _walk_values(release["values"], _chart_defaults(release)) == [], name
+    assert release_value_problems(run) == {
+        "secretstore-demo-driver": [],
+        "secretstore-demo-provider": [],
+    }
 
 
 def test_the_values_check_would_catch_a_misplaced_key(run: ProgramRun):
@@ -232,7 +176,7 @@ def test_the_values_check_would_catch_a_misplaced_key(run: ProgramRun):
         "tokenRequests": {"audience": "sts.amazonaws.com"},
         "linux": {"crds": {"enabled": False, "enable": True}},
     }
-    assert _walk_values(wrong, _chart_defaults(release)) == [
+    assert value_problems(wrong, chart_defaults(release)) == [
         "secrets-store-csi-driver: not a value of the chart",
         "syncSecret: the chart has dict here, not bool",
         "tokenRequests: the chart has list here, not dict",
@@ -264,8 +208,8 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(run: ProgramRun):
     assert provider.inputs["kubeconfig"]
 
 
-def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_profile(oidc_issuer):
-    run = run_program("aws-dev", issuer_url=oidc_issuer.url, set_={"secretstore-csi:namespace": "payments"})
+def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_profile():
+    run = run_program("aws-dev", set_={"secretstore-csi:namespace": "payments"})
     namespace = run.one("kubernetes:core/v1:Namespace")
     assert namespace.inputs["metadata"] == {
         "name": "payments",
