@@ -1,0 +1,257 @@
+"""The verify command, against a Kubernetes API server on 127.0.0.1 that the tests run.
+
+The real kubernetes client talks HTTP to tests/fake_kube_api.py; nothing is mocked inside
+the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import verify
+from tests.fake_kube_api import AZURE_DENIAL, Cluster, event, kubeconfig, pod, serve, write_kubeconfig
+from tests.harness import ROOT
+
+NAMES = ["--namespace", "default", "--authorized", "hello-server-authorized",
+         "--unauthorized", "hello-server-unauthorized"]
+FAST = ["--interval", "0.05"]
+SECRET = b'{"username": "demo", "password": "s3cr3t"}'
+
+
+def _verify(cluster: Cluster, tmp_path: Path, *extra: str, cloud: str = "aws", timeout: str = "5") -> int:
+    with serve(cluster) as url:
+        path = write_kubeconfig(tmp_path, url)
+        return verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", cloud, "--timeout", timeout, *FAST, *extra])
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(("PASS", "FAIL"))]
+
+
+def test_a_healthy_aws_stack_passes_every_check(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    assert _verify(cluster, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert _lines(out) == [
+        "PASS  authorized deployment hello-server-authorized is available",
+        "PASS  /read on pod hello-server-authorized-6d5c8f7b9d-x2kqp returns the secret",
+        "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t is not running",
+        "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws",
+    ]
+    assert "An IAM role must be associated with service account default" in out
+    assert "42 bytes, JSON with keys username, password" in out
+    assert out.rstrip().endswith("4 of 4 checks passed")
+    # /read went through the API server's pod proxy: no port-forward.
+    assert "/api/v1/namespaces/default/pods/hello-server-authorized-6d5c8f7b9d-x2kqp%3A8080/proxy/read" in cluster.requests
+
+
+def test_the_secret_value_is_not_printed_unless_asked(tmp_path, capsys):
+    assert _verify(Cluster.healthy(), tmp_path) == 0
+    assert "s3cr3t" not in capsys.readouterr().out
+    assert _verify(Cluster.healthy(), tmp_path, "--show-secret") == 0
+    assert f"42 bytes: {SECRET.decode()}" in capsys.readouterr().out
+
+
+def test_a_healthy_azure_stack_passes_with_the_newer_aadsts_code(tmp_path, capsys):
+    assert _verify(Cluster.healthy(denial=AZURE_DENIAL), tmp_path, cloud="azure") == 0
+    out = capsys.readouterr().out
+    assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by azure" in out
+    assert "AADSTS700213" in out
+
+
+def test_the_aws_denial_does_not_pass_for_azure(tmp_path, capsys):
+    assert _verify(Cluster.healthy(), tmp_path, "--timeout", "0.3", cloud="azure") == 1
+    out = capsys.readouterr().out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by azure" in out
+    assert "FailedMount for another reason: " in out and "An IAM role must be associated" in out
+
+
+def test_an_empty_body_on_read_is_a_failure(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.read_body = b""
+    assert _verify(cluster, tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  /read on pod hello-server-authorized-6d5c8f7b9d-x2kqp returns the secret" in out
+    assert "200 with an empty body: hello-server could not read the mounted file ($FILE)" in out
+    assert out.rstrip().endswith("3 of 4 checks passed")
+
+
+def test_the_expected_value_is_compared(tmp_path, capsys):
+    expected = tmp_path / "expected"
+    expected.write_bytes(SECRET + b"\n")  # as `aws ... --output text` writes it
+    assert _verify(Cluster.healthy(), tmp_path, "--expected-file", str(expected)) == 0
+    assert "equal to the expected value" in capsys.readouterr().out
+    expected.write_bytes(b'{"username": "demo", "password": "other"}')
+    assert _verify(Cluster.healthy(), tmp_path, "--expected-file", str(expected)) == 1
+    out = capsys.readouterr().out
+    assert "the body differs from the expected value" in out and "s3cr3t" not in out
+
+
+def test_the_expected_value_can_come_from_standard_input(tmp_path, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SECRET)))
+    assert _verify(Cluster.healthy(), tmp_path, "--expected-file", "-") == 0
+
+
+def test_a_running_unauthorized_pod_means_the_denial_is_broken(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.pods[1] = pod("hello-server-unauthorized", "7f4b9c6d8-m9w4t", running=True)
+    cluster.events = []
+    assert _verify(cluster, tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t is not running" in out
+    assert "the pod is running, so its mount was not refused" in out
+
+
+def test_an_unauthorized_pod_failing_for_another_reason_is_named(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.pods[1] = pod("hello-server-unauthorized", "7f4b9c6d8-m9w4t", running=False, waiting="ImagePullBackOff")
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "Failed", "Back-off pulling image")]
+    assert _verify(cluster, tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t is not running" in out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in out
+    assert "the pod got past its mount and failed for another reason: ImagePullBackOff" in out
+
+
+def test_a_mount_failing_for_another_reason_is_named_after_the_wait(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    missing_provider = (
+        'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+        "failed to mount secrets store objects for pod default/x, err: error connecting to provider "
+        '"aws": provider not found: provider "aws"'
+    )
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", missing_provider)]
+    assert _verify(cluster, tmp_path, timeout="0.4") == 1
+    captured = capsys.readouterr()
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in captured.out
+    assert "timed out after" in captured.out
+    assert 'FailedMount for another reason: ' in captured.out and 'provider not found: provider "aws"' in captured.out
+    assert "waiting for the unauthorized pod's FailedMount" in captured.err
+
+
+def test_the_wait_shows_progress_until_the_deployment_is_available(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.available_after = 3  # the first read only checks that the deployment exists
+    assert _verify(cluster, tmp_path) == 0
+    captured = capsys.readouterr()
+    progress = [line for line in captured.err.splitlines() if line.startswith("waiting for deployment")]
+    assert len(progress) == 2
+    assert "0/1 replicas available" in progress[0] and "s left)" in progress[0]
+
+
+def test_the_wait_is_bounded_and_says_it_timed_out(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.available_after = 10**6
+    assert _verify(cluster, tmp_path, timeout="0.5") == 1
+    out = capsys.readouterr().out
+    assert "FAIL  authorized deployment hello-server-authorized is available" in out
+    assert "timed out after" in out and "0/1 replicas available" in out
+    assert "FAIL  /read returns the secret" in out
+
+
+def test_an_unreachable_api_server_is_a_clear_error(tmp_path, capsys):
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    path = write_kubeconfig(tmp_path, f"http://127.0.0.1:{port}")
+    code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws", "--timeout", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith(f"error: cannot reach the Kubernetes API server at http://127.0.0.1:{port}")
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_a_missing_deployment_is_a_clear_error(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    del cluster.deployments["hello-server-unauthorized"]
+    assert _verify(cluster, tmp_path) == 1
+    assert capsys.readouterr().err == (
+        "error: deployment hello-server-unauthorized not found in namespace default: is the stack "
+        "deployed, and are --namespace and the deployment names right?\n"
+    )
+
+
+def test_refused_credentials_are_a_clear_error(tmp_path, capsys):
+    with serve(Cluster.healthy()) as url:
+        path = write_kubeconfig(tmp_path, url, token="wrong-token")
+        code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws", "--timeout", "2"])
+    assert code == 1
+    assert "refused reading deployment hello-server-authorized: 401 Unauthorized" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "does not exist"), ("clusters: [not, a, kubeconfig", "is not valid"), ("just text", "is not valid")],
+)
+def test_a_missing_or_invalid_kubeconfig_is_a_clear_error(tmp_path, capsys, content, message):
+    path = tmp_path / "kubeconfig.yaml"
+    if content is not None:
+        path.write_text(content)
+    code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"error: kubeconfig {path} {message}")
+    assert "Traceback" not in err
+
+
+def _fake_pulumi(directory: Path, outputs: dict, exit_code: int = 0) -> Path:
+    """A `pulumi` executable that answers `pulumi stack output --json` like the real CLI."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> "{directory}/pulumi-calls"\n'
+        f"cat <<'EOF'\n{json.dumps(outputs)}\nEOF\n"
+        f"exit {exit_code}\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return bin_dir
+
+
+def test_everything_can_come_from_the_stack_outputs(tmp_path, capsys, monkeypatch):
+    with serve(Cluster.healthy(denial=AZURE_DENIAL)) as url:
+        outputs = {
+            "cloud": "azure",
+            "kubeConfig": kubeconfig(url),
+            "namespace": "default",
+            "authorizedDeployment": "hello-server-authorized",
+            "unauthorizedDeployment": "hello-server-unauthorized",
+        }
+        monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, outputs)}{os.pathsep}{os.environ['PATH']}")
+        assert verify.main(["--stack", "azure-dev", "--timeout", "5", *FAST]) == 0
+    assert "azure stack, namespace default" in capsys.readouterr().out
+    assert (tmp_path / "pulumi-calls").read_text() == "stack output --json --show-secrets --stack azure-dev\n"
+
+
+def test_without_the_pulumi_cli_the_options_are_required(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert verify.main(["--timeout", "1"]) == 1
+    assert capsys.readouterr().err.startswith("error: the Pulumi CLI is not on PATH: install it, or pass --kubeconfig")
+
+
+def test_a_failing_pulumi_cli_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, {}, exit_code=255)}{os.pathsep}{os.environ['PATH']}")
+    assert verify.main(["--timeout", "1"]) == 1
+    assert capsys.readouterr().err.startswith("error: `pulumi stack output` failed")
+
+
+def test_the_module_runs_as_a_command(tmp_path):
+    with serve(Cluster.healthy()) as url:
+        path = write_kubeconfig(tmp_path, url)
+        result = subprocess.run(
+            [sys.executable, "-m", "infra.verify", "--kubeconfig", str(path), *NAMES,
+             "--cloud", "aws", "--timeout", "5", *FAST],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("4 of 4 checks passed")
