@@ -537,6 +537,71 @@ def _rotation(r: _Reader) -> Optional[str]:
     return interval if enabled else None
 
 
+def _aws_settings(r: _Reader) -> tuple[AwsSettings, Optional[str]]:
+    """The AWS settings, and the node instance type."""
+    region = r.value(
+        "region",
+        None,
+        _matching(_AWS_REGION),
+        "expected an AWS region code such as eu-central-1; set it with "
+        "`pulumi config set aws:region <region>`",
+        namespace=pulumi.Config("aws"),
+    )
+    instance_type = r.value(
+        "nodeInstanceType",
+        "t3.medium",
+        _matching(_EC2_INSTANCE_TYPE),
+        "expected an EC2 instance type such as t3.medium",
+    )
+    recovery = r.value(
+        "secretRecoveryWindowInDays",
+        30,
+        _recovery_window,
+        "expected 0 (delete at once, so the name is free again after `pulumi destroy`) "
+        "or a whole number of days from 7 to 30",
+    )
+    return AwsSettings(region=region, recovery_window_in_days=recovery), instance_type
+
+
+def _azure_settings(r: _Reader) -> tuple[AzureSettings, Optional[str]]:
+    """The Azure settings, and the node VM size."""
+    location = r.value(
+        "location",
+        None,
+        _matching(_AZURE_LOCATION),
+        "expected an Azure region such as westeurope; set it with "
+        "`pulumi config set azure-native:location <region>`",
+        namespace=pulumi.Config("azure-native"),
+    )
+    vm_size = r.value(
+        "nodeVmSize",
+        "Standard_D2s_v5",
+        _matching(_AZURE_VM_SIZE),
+        "expected an Azure VM size such as Standard_D2s_v5",
+    )
+    vault_name = r.value(
+        "keyVaultName",
+        "",
+        _matching(_KEY_VAULT_NAME),
+        "expected a Key Vault name: 3-24 letters, digits and hyphens, starting with a "
+        "letter, ending with a letter or digit, with no consecutive hyphens",
+    )
+    retention = r.value(
+        "keyVaultSoftDeleteRetentionDays",
+        90,
+        _whole_number_in(7, 90),
+        "expected a whole number of days from 7 to 90",
+    )
+    purge_protection = r.value("keyVaultPurgeProtection", False, _bool, "expected true or false")
+    settings = AzureSettings(
+        location=location,
+        vault_name=vault_name or None,
+        soft_delete_retention_days=retention,
+        purge_protection=purge_protection,
+    )
+    return settings, vm_size
+
+
 def load(clouds: Sequence[str]) -> StackConfig:
     """Reads and validates the whole stack configuration, or raises ConfigError.
 
@@ -588,69 +653,11 @@ def load(clouds: Sequence[str]) -> StackConfig:
         rotation_poll_interval=_rotation(r),
     )
 
-    aws = None
-    azure = None
-    machine_type = None
+    aws, azure, machine_type = None, None, None
     if cloud == "aws":
-        region = r.value(
-            "region",
-            None,
-            _matching(_AWS_REGION),
-            "expected an AWS region code such as eu-central-1; set it with "
-            "`pulumi config set aws:region <region>`",
-            namespace=pulumi.Config("aws"),
-        )
-        machine_type = r.value(
-            "nodeInstanceType",
-            "t3.medium",
-            _matching(_EC2_INSTANCE_TYPE),
-            "expected an EC2 instance type such as t3.medium",
-        )
-        recovery = r.value(
-            "secretRecoveryWindowInDays",
-            30,
-            _recovery_window,
-            "expected 0 (delete at once, so the name is free again after `pulumi destroy`) "
-            "or a whole number of days from 7 to 30",
-        )
-        aws = AwsSettings(region=region, recovery_window_in_days=recovery)
+        aws, machine_type = _aws_settings(r)
     elif cloud == "azure":
-        location = r.value(
-            "location",
-            None,
-            _matching(_AZURE_LOCATION),
-            "expected an Azure region such as westeurope; set it with "
-            "`pulumi config set azure-native:location <region>`",
-            namespace=pulumi.Config("azure-native"),
-        )
-        machine_type = r.value(
-            "nodeVmSize",
-            "Standard_D2s_v5",
-            _matching(_AZURE_VM_SIZE),
-            "expected an Azure VM size such as Standard_D2s_v5",
-        )
-        vault_name = r.value(
-            "keyVaultName",
-            "",
-            _matching(_KEY_VAULT_NAME),
-            "expected a Key Vault name: 3-24 letters, digits and hyphens, starting with a "
-            "letter, ending with a letter or digit, with no consecutive hyphens",
-        )
-        retention = r.value(
-            "keyVaultSoftDeleteRetentionDays",
-            90,
-            _whole_number_in(7, 90),
-            "expected a whole number of days from 7 to 90",
-        )
-        purge_protection = r.value(
-            "keyVaultPurgeProtection", False, _bool, "expected true or false"
-        )
-        azure = AzureSettings(
-            location=location,
-            vault_name=vault_name or None,
-            soft_delete_retention_days=retention,
-            purge_protection=purge_protection,
-        )
+        azure, machine_type = _azure_settings(r)
 
     r.unknown_keys(cloud)
     if r.problems:
