@@ -92,6 +92,13 @@ class ProgramRun:
         ]
 
 
+def unsecret(value: Any) -> tuple[Any, bool]:
+    """A recorded input's plain value, and whether the program marked it secret."""
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        return value["value"], True
+    return value, False
+
+
 def _resource_reference(urn: str, id_: str) -> dict[str, Any]:
     return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "id": id_}
 
@@ -246,7 +253,6 @@ def stack_config(stack: str) -> dict[str, str]:
 def run_program(
     stack: str,
     *,
-    issuer_url: Optional[str] = None,
     set_: Optional[dict[str, str]] = None,
     secrets: Optional[dict[str, str]] = None,
     remove: tuple[str, ...] = (),
@@ -256,7 +262,7 @@ def run_program(
     `secrets` are set as `pulumi config set --secret` would. Returns once every output has
     resolved and every registration has finished; raises what the program raised.
     """
-    run = attempt_program(stack, issuer_url=issuer_url, set_=set_, secrets=secrets, remove=remove)
+    run = attempt_program(stack, set_=set_, secrets=secrets, remove=remove)
     if run.error is not None:
         raise run.error
     return run
@@ -265,7 +271,6 @@ def run_program(
 def attempt_program(
     stack: str,
     *,
-    issuer_url: Optional[str] = None,
     set_: Optional[dict[str, str]] = None,
     secrets: Optional[dict[str, str]] = None,
     remove: tuple[str, ...] = (),
@@ -277,7 +282,7 @@ def attempt_program(
     for key in remove:
         config.pop(key, None)
 
-    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=issuer_url or ISSUER_URL)
+    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=ISSUER_URL)
     monitor = RecordingMonitor(mocks)
     mocks.monitor = monitor
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

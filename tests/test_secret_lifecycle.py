@@ -13,13 +13,12 @@ import yaml
 
 from infra.config import ConfigError, _go_duration
 from tests.authorities import release_value_problems, validate_kubernetes_objects
-from tests.harness import ProgramRun, attempt_program, run_program
+from tests.harness import ProgramRun, attempt_program, run_program, unsecret
 
 P = "secretstore-csi"
 DRIVER = ("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 STACKS = ["aws-dev", "azure-dev"]
 
 
@@ -31,8 +30,9 @@ def _run(stack: str, **kwargs) -> ProgramRun:
 
 
 def _unsecret(value):
-    assert isinstance(value, dict) and value.get(SECRET_SIG[0]) == SECRET_SIG[1], "not marked secret"
-    return value["value"]
+    plain, is_secret = unsecret(value)
+    assert is_secret, "not marked secret"
+    return plain
 
 
 def _env(run: ProgramRun, instance: str) -> list[dict]:
@@ -45,6 +45,31 @@ def _problems(stack: str, **kwargs) -> list[str]:
     assert isinstance(run.error, ConfigError), run.error
     assert run.resources == []
     return run.error.problems
+
+
+# Secrets stay secret
+
+STORE_VALUE = {"aws-dev": "aws:secretsmanager/secretVersion:SecretVersion", "azure-dev": "azure-native:keyvault:Secret"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_kubeconfig_is_the_only_secret_output(stack: str, request: pytest.FixtureRequest):
+    run = request.getfixturevalue(stack.replace("-", "_"))
+    assert run.exports["kubeConfig"].secret and run.exports["kubeConfig"].value
+    assert [name for name, export in run.exports.items() if export.secret] == ["kubeConfig"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_output_or_plain_input_carries_a_secret_value(stack: str, request: pytest.FixtureRequest):
+    run = request.getfixturevalue(stack.replace("-", "_"))
+    password = run.one("random:index/randomPassword:RandomPassword").outputs["result"]
+    assert password
+    assert all(password not in json.dumps(export.value) for export in run.exports.values())
+    for resource in run.resources:
+        if resource.type != STORE_VALUE[stack]:
+            assert password not in json.dumps(resource.inputs, default=str), resource.name
+    (store,) = run.of_type(STORE_VALUE[stack])
+    assert password in json.dumps(store.inputs)  # it is there, marked secret
 
 
 # Rotation
@@ -213,9 +238,14 @@ def several_on_azure() -> ProgramRun:
     )
 
 
+def _arns(run: ProgramRun) -> list[str]:
+    """The ARNs of the secrets `db` and `api-token`, in the order the config lists them."""
+    return [run.one("aws:secretsmanager/secret:Secret", f"secretstore-{name}").outputs["arn"] for name in ("db", "api-token")]
+
+
 def test_every_listed_secret_is_created_in_secrets_manager(several_on_aws: ProgramRun):
     secrets = several_on_aws.of_type("aws:secretsmanager/secret:Secret")
-    assert [secret.name for secret in secrets] == ["secretstore-db", "secretstore-api-token"]
+    assert sorted(secret.name for secret in secrets) == ["secretstore-api-token", "secretstore-db"]
     versions = {v.name: v.inputs for v in several_on_aws.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
     db = versions["secretstore-db-value"]
     assert json.loads(_unsecret(db["secretString"])) == {"username": "app", "password": "from-config-pw"}
@@ -225,7 +255,7 @@ def test_every_listed_secret_is_created_in_secrets_manager(several_on_aws: Progr
 
 
 def test_the_policy_lists_exactly_the_listed_secrets(several_on_aws: ProgramRun):
-    arns = [secret.outputs["arn"] for secret in several_on_aws.of_type("aws:secretsmanager/secret:Secret")]
+    arns = _arns(several_on_aws)
     policy = json.loads(several_on_aws.one("aws:iam/policy:Policy").inputs["policy"])
     (statement,) = policy["Statement"]
     assert statement["Resource"] == arns and len(arns) == 2
@@ -234,11 +264,11 @@ def test_the_policy_lists_exactly_the_listed_secrets(several_on_aws: ProgramRun)
 
 
 def test_each_listed_secret_gets_its_own_object_on_aws(several_on_aws: ProgramRun):
-    secrets = several_on_aws.of_type("aws:secretsmanager/secret:Secret")
+    db, api_token = _arns(several_on_aws)
     objects = yaml.safe_load(several_on_aws.one(SPC).inputs["spec"]["parameters"]["objects"])
     assert objects == [
         {
-            "objectName": secrets[0].outputs["arn"],
+            "objectName": db,
             "objectType": "secretsmanager",
             "objectAlias": "db",
             "jmesPath": [
@@ -246,7 +276,7 @@ def test_each_listed_secret_gets_its_own_object_on_aws(several_on_aws: ProgramRu
                 {"path": "password", "objectAlias": "db-password"},
             ],
         },
-        {"objectName": secrets[1].outputs["arn"], "objectType": "secretsmanager", "objectAlias": "api-token"},
+        {"objectName": api_token, "objectType": "secretsmanager", "objectAlias": "api-token"},
     ]
     assert _env(several_on_aws, "authorized")[0] == {"name": "FILE", "value": "/mnt/secrets-store/db"}
     synced = several_on_aws.one(SPC).inputs["spec"]["secretObjects"][0]["data"]
@@ -259,9 +289,10 @@ def test_each_listed_secret_gets_its_own_object_on_aws(several_on_aws: ProgramRu
 def test_every_listed_secret_is_in_the_stack_vault_and_nothing_else(several_on_azure: ProgramRun):
     vault = several_on_azure.one("azure-native:keyvault:Vault")
     secrets = several_on_azure.of_type("azure-native:keyvault:Secret")
-    assert [secret.inputs["secretName"] for secret in secrets] == ["db", "api-token"]
+    assert sorted(secret.inputs["secretName"] for secret in secrets) == ["api-token", "db"]
     assert {secret.inputs["vaultName"] for secret in secrets} == {vault.outputs["name"]}
-    db = json.loads(_unsecret(secrets[0].inputs["properties"])["value"])
+    db_secret = several_on_azure.one("azure-native:keyvault:Secret", "secretstore-db")
+    db = json.loads(_unsecret(db_secret.inputs["properties"])["value"])
     assert db == {"username": "app", "password": "from-config-pw"}
     # The identity's only grant is `get` on this vault, which holds exactly these secrets.
     (policy,) = vault.inputs["properties"]["accessPolicies"]
