@@ -95,6 +95,8 @@ def build(config: StackConfig) -> Cloud:
                 max_count=nodes.maximum,
             )
         ],
+        # The autoscaler owns the node count after creation; do not fight it on `pulumi up`.
+        opts=pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[0].count"]),
     )
     issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: profile.issuer_url)
     credentials = containerservice.list_managed_cluster_user_credentials_output(

@@ -58,6 +58,8 @@ def test_the_node_pool_is_sized_from_config(azure_dev: ProgramRun):
         "minCount": 1,
         "maxCount": 3,
     }
+    # The autoscaler changes the count; `pulumi up` must not set it back.
+    assert azure_dev.one(CLUSTER).ignore_changes == ["agentPoolProfiles[0].count"]
 
 
 def test_the_kubeconfig_is_the_decoded_user_credential_and_secret(azure_dev: ProgramRun):
