@@ -16,9 +16,7 @@ with the Pulumi CLI. Exit code 0 when every check passes, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -46,6 +44,10 @@ REQUEST_TIMEOUT = 15
 
 class VerifyError(Exception):
     """A problem that stops the checks: printed as one line, no traceback."""
+
+
+class TransientError(VerifyError):
+    """An API error worth retrying while waiting: throttling, or the server briefly unwell."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ def _wait_for(
     """
     started = clock.now()
     while True:
-        state, evidence = probe()
+        try:
+            state, evidence = probe()
+        except TransientError as error:
+            state, evidence = "wait", str(error)
         if state != "wait":
             return state == "pass", evidence
         now = clock.now()
@@ -116,7 +121,10 @@ class Cluster:
                 raise VerifyError(
                     f"the API server at {self.server} refused {what}: {error.status} {error.reason}"
                 ) from None
-            raise
+            if error.status == 404:
+                raise
+            failure = TransientError if error.status in (0, 429) or error.status >= 500 else VerifyError
+            raise failure(f"{what} failed: the API server answered {error.status} {error.reason}") from None
         except urllib3.exceptions.HTTPError as error:
             reason = getattr(error, "reason", None) or error
             raise VerifyError(f"cannot reach the Kubernetes API server at {self.server}: {reason}") from None
@@ -129,13 +137,11 @@ class Cluster:
                     name, self.namespace, _request_timeout=REQUEST_TIMEOUT
                 ),
             )
-        except ApiException as error:
-            if error.status == 404:
-                raise VerifyError(
-                    f"deployment {name} not found in namespace {self.namespace}: is the stack "
-                    "deployed, and are --namespace and the deployment names right?"
-                ) from None
-            raise VerifyError(f"reading deployment {name} failed: {error.status} {error.reason}") from None
+        except ApiException:  # only 404 gets here
+            raise VerifyError(
+                f"deployment {name} not found in namespace {self.namespace}: is the stack "
+                "deployed, and are --namespace and the deployment names right?"
+            ) from None
 
     def pods(self, deployment: Any) -> list[Any]:
         labels = deployment.spec.selector.match_labels or {}
@@ -197,13 +203,12 @@ def _is_ready(pod: Any) -> bool:
 def _describe_body(body: bytes, show: bool) -> str:
     if show:
         return f"{len(body)} bytes: {body.decode(errors='replace')}"
-    digest = hashlib.sha256(body).hexdigest()[:12]
     try:
         document = json.loads(body)
     except ValueError:
         document = None
     shape = f"JSON with keys {', '.join(document)}" if isinstance(document, dict) else "not JSON"
-    return f"{len(body)} bytes, {shape}, sha256 {digest}… (value hidden; --show-secret prints it)"
+    return f"{len(body)} bytes, {shape} (value hidden; --show-secret prints it)"
 
 
 def verify(
@@ -248,9 +253,10 @@ def verify(
         pod = ready_pods[0].metadata.name
         try:
             body = cluster.read(pod)
-        except ApiException as error:
+        except (ApiException, TransientError) as error:
+            reason = f"{error.status} {error.reason}" if isinstance(error, ApiException) else error
             checks.append(Check(f"/read on pod {pod} returns the secret", False,
-                                f"the pod proxy answered {error.status} {error.reason}"))
+                                f"the pod proxy answered {reason}"))
         else:
             if not body:
                 passed, evidence = False, (
@@ -346,22 +352,43 @@ def stack_outputs(stack: Optional[str], show_secrets: bool) -> dict[str, Any]:
         raise VerifyError("`pulumi stack output --json` did not print JSON") from None
 
 
+def _exec_command(document: dict[str, Any]) -> Optional[str]:
+    """The login command an exec-plugin kubeconfig runs for its current context, if any."""
+    contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
+    user = contexts.get(document.get("current-context"), {}).get("user")
+    for entry in document.get("users") or []:
+        if entry.get("name") == user:
+            return ((entry.get("user") or {}).get("exec") or {}).get("command")
+    return None
+
+
 def api_client(kubeconfig_path: Optional[str], kubeconfig_text: Optional[str]) -> client.ApiClient:
     where = kubeconfig_path or "the stack output kubeConfig"
-    if kubeconfig_path and not os.path.isfile(kubeconfig_path):
-        raise VerifyError(f"kubeconfig {where} does not exist")
+    if kubeconfig_path:
+        try:
+            with open(kubeconfig_path, encoding="utf-8") as file:
+                kubeconfig_text = file.read()
+        except FileNotFoundError:
+            raise VerifyError(f"kubeconfig {where} does not exist") from None
+        except OSError as error:
+            raise VerifyError(f"kubeconfig {where} cannot be read: {error}") from None
     try:
-        if kubeconfig_path:
-            api = config.new_client_from_config(config_file=kubeconfig_path)
-        else:
-            document = yaml.safe_load(kubeconfig_text or "")
-            if not isinstance(document, dict):
-                raise ConfigException("it is not a YAML or JSON document")
-            api = config.new_client_from_config_dict(document)
-    except (ConfigException, yaml.YAMLError, TypeError, KeyError, ValueError) as error:
+        document = yaml.safe_load(kubeconfig_text or "")
+    except yaml.YAMLError as error:
         raise VerifyError(f"kubeconfig {where} is not valid: {error}") from None
-    api.configuration.retries = 1
-    return api
+    if not isinstance(document, dict):
+        raise VerifyError(f"kubeconfig {where} is not valid: it is not a YAML or JSON document")
+    command = _exec_command(document)
+    if command and shutil.which(command) is None:
+        # The client would only log the failed login and then be refused with a 401.
+        raise VerifyError(f"kubeconfig {where} logs in by running `{command}`, which is not on PATH")
+    configuration = client.Configuration()
+    # Read by the connection pool when the client is made: fail fast on a dead server.
+    configuration.retries = 1
+    try:
+        return config.new_client_from_config_dict(document, client_configuration=configuration)
+    except (ConfigException, TypeError, KeyError, ValueError, AttributeError) as error:
+        raise VerifyError(f"kubeconfig {where} is not valid: {error}") from None
 
 
 def _parser() -> argparse.ArgumentParser:

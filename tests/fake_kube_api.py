@@ -97,6 +97,10 @@ class Cluster:
     available_after: int = 0
     """The authorized deployment reports itself available from this many reads on."""
 
+    failures: dict[str, list[int]] = field(default_factory=dict)
+    """Statuses to answer instead, by the last part of the path ("events", "pods", ...), in
+    turn; the last one stays. 200 answers as usual."""
+
     requests: list[str] = field(default_factory=list)
     _deployment_reads: int = 0
 
@@ -118,6 +122,11 @@ class Cluster:
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        pending = self.failures.get(parts[-1])
+        if pending:
+            code = pending.pop(0) if len(pending) > 1 else pending[0]
+            if code != 200:  # 200: answer as usual from here on
+                return code, _status(code, "injected failure")
         if parts[:4] == ["apis", "apps", "v1", "namespaces"] and len(parts) == 7 and parts[5] == "deployments":
             found = self.deployments.get(parts[6])
             if found is None:

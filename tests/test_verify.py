@@ -170,6 +170,56 @@ def test_an_unreachable_api_server_is_a_clear_error(tmp_path, capsys):
     assert "Traceback" not in captured.err and captured.out == ""
 
 
+def test_a_briefly_unwell_api_server_is_waited_out(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.failures["events"] = [503, 429, 200]
+    assert _verify(cluster, tmp_path) == 0
+    captured = capsys.readouterr()
+    assert "listing events failed: the API server answered 503" in captured.err
+    assert cluster.failures["events"] == [200]
+
+
+def test_an_api_server_that_stays_unwell_fails_the_check_with_the_reason(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.failures["events"] = [503]
+    assert _verify(cluster, tmp_path, timeout="0.4") == 1
+    captured = capsys.readouterr()
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in captured.out
+    assert "timed out after" in captured.out and "the API server answered 503" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_an_api_error_that_will_not_pass_is_a_clear_error(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.failures["pods"] = [400]
+    assert _verify(cluster, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert err == "error: listing pods failed: the API server answered 400 Bad Request\n"
+
+
+def test_a_kubeconfig_whose_login_command_is_missing_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import yaml
+
+    document = yaml.safe_load(kubeconfig("https://EXAMPLE.eks.amazonaws.com"))
+    document["users"][0]["user"] = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+                 "args": ["eks", "get-token", "--cluster-name", "demo"]}
+    }
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: kubeconfig {path} logs in by running `aws`, which is not on PATH\n"
+    )
+
+
+def test_the_client_gives_up_on_a_dead_server_after_one_retry(tmp_path):
+    path = write_kubeconfig(tmp_path, "http://127.0.0.1:9")
+    api = verify.api_client(str(path), None)
+    assert api.rest_client.pool_manager.connection_pool_kw["retries"].total == 1
+
+
 def test_a_missing_deployment_is_a_clear_error(tmp_path, capsys):
     cluster = Cluster.healthy()
     del cluster.deployments["hello-server-unauthorized"]
