@@ -487,6 +487,16 @@ def _store_secrets(r: _Reader, cloud: Optional[str]) -> tuple[StoreSecret, ...]:
         if "valueFrom" in entry:
             given = r.secret_source(f"{where}.valueFrom", entry["valueFrom"], tuple(keys))
         secret = StoreSecret(name=name, keys=tuple(keys), given=given or {})
+        logged = [f for f in secret.files if env_var_name(f).startswith("TEST")]
+        if logged:
+            r.problem(
+                f"{where}.name",
+                name,
+                f"expected a name whose environment variables do not start with TEST: the demo "
+                f"server prints every such variable to its log, and {env_var_name(logged[0])} "
+                "would carry the secret there when syncSecret is on",
+            )
+            continue
         clashes = [f for f in secret.files if f in owners or env_var_name(f) in owners]
         if clashes:
             r.problem(

@@ -73,16 +73,22 @@ def _host_and_port(issuer_url: str) -> tuple[str, int]:
 
 
 def _load_roots(cafile: Optional[str]) -> Store:
+    """The trusted roots: `cafile`, else the system bundle (SSL_CERT_FILE wins), else the
+    certificates Python's default context loads (the Windows store, for one)."""
     path = cafile or ssl.get_default_verify_paths().cafile
-    if not path:
+    if path:
+        try:
+            with open(path, "rb") as bundle:
+                return Store(x509.load_pem_x509_certificates(bundle.read()))
+        except (OSError, ValueError) as error:
+            raise ThumbprintError(f"cannot read CA bundle {path}: {error}") from error
+    loaded = ssl.create_default_context().get_ca_certs(binary_form=True)
+    if not loaded:
         raise ThumbprintError(
-            "no CA bundle to verify the OIDC issuer with: set SSL_CERT_FILE to a PEM bundle"
+            "no trusted CA certificates to verify the OIDC issuer with: set SSL_CERT_FILE "
+            "to a PEM bundle"
         )
-    try:
-        with open(path, "rb") as bundle:
-            return Store(x509.load_pem_x509_certificates(bundle.read()))
-    except (OSError, ValueError) as error:
-        raise ThumbprintError(f"cannot read CA bundle {path}: {error}") from error
+    return Store([x509.load_der_x509_certificate(der) for der in loaded])
 
 
 def _presented_chain(host: str, port: int, timeout: float) -> list[x509.Certificate]:

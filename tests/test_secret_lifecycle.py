@@ -342,6 +342,10 @@ BAD_LISTS = [
         [f"{SECRETS_KEY}[1].name = 'db-api': expected a name whose files (db-api, db-api-key) and their environment variables no other secret uses; db-api-key clashes with {SECRETS_KEY}[0] (db)"],
     ),
     (
+        [{"name": "testing"}],
+        [f"{SECRETS_KEY}[0].name = 'testing': expected a name whose environment variables do not start with TEST: the demo server prints every such variable to its log, and TESTING would carry the secret there when syncSecret is on"],
+    ),
+    (
         [{"name": "db", "valueFrom": "dbCredentials"}],
         [f"{SECRETS_KEY}[0].valueFrom = 'dbCredentials': {P}:dbCredentials is not set; set it with `pulumi config set --secret {P}:dbCredentials <value>`"],
     ),

@@ -109,3 +109,30 @@ def test_a_leaf_signed_directly_by_the_root_has_no_intermediate_to_trust(tmp_pat
     with tls_server(tmp_path, leaf.key_pem, [leaf.pem]) as port:
         with pytest.raises(ThumbprintError, match="has no intermediate CA"):
             issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(bundle))
+
+
+def test_without_a_bundle_file_the_default_context_roots_are_used(tmp_path, chain, monkeypatch):
+    import ssl
+
+    real_context = ssl.create_default_context
+
+    def context_trusting_the_test_root(*args, **kwargs):
+        context = real_context(*args, **kwargs)
+        context.load_verify_locations(cafile=str(chain.root_bundle))
+        return context
+
+    no_file = ssl.DefaultVerifyPaths(None, None, "SSL_CERT_FILE", "", "SSL_CERT_DIR", "")
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: no_file)
+    monkeypatch.setattr(ssl, "create_default_context", context_trusting_the_test_root)
+    with issuer(tmp_path, chain) as url:
+        assert issuer_ca_thumbprint(url) == chain.intermediate.sha1
+
+
+def test_with_no_trusted_roots_at_all_the_error_says_what_to_set(monkeypatch):
+    import ssl
+
+    no_file = ssl.DefaultVerifyPaths(None, None, "SSL_CERT_FILE", "", "SSL_CERT_DIR", "")
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: no_file)
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    with pytest.raises(ThumbprintError, match="set SSL_CERT_FILE to a PEM bundle"):
+        issuer_ca_thumbprint("https://127.0.0.1/")
