@@ -225,7 +225,7 @@ def verify(
     clock = clock or Clock()
     deadline = clock.now() + timeout
     cluster = Cluster(api, target.namespace)
-    authorized = cluster.deployment(target.authorized)
+    cluster.deployment(target.authorized)  # both must exist before anything is waited for
     unauthorized = cluster.deployment(target.unauthorized)
     checks: list[Check] = []
 
