@@ -30,13 +30,13 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[1-9][0-9]?$")
 _EC2_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _AZURE_LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9 ]*[A-Za-z0-9]$")
 _AZURE_VM_SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
-# Key Vault: 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or
-# digit, without consecutive hyphens.
 _JSON_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 _CONFIG_KEY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 # Go's time.ParseDuration, without a sign: positive durations only.
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+# Key Vault: 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or
+# digit, without consecutive hyphens.
 _KEY_VAULT_NAME = re.compile(r"^(?=.{3,24}$)[A-Za-z](?:-?[A-Za-z0-9])+$")
 # Secrets Manager CreateSecret: 1-512 characters from ASCII letters, digits and /_+=.@-
 _SECRETS_MANAGER_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
