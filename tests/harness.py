@@ -252,22 +252,29 @@ def stack_config(stack: str) -> dict[str, str]:
     return config
 
 
-def run_program(
-    stack: str,
-    *,
-    set_: Optional[dict[str, str]] = None,
-    secrets: Optional[dict[str, str]] = None,
-    remove: tuple[str, ...] = (),
-) -> ProgramRun:
-    """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` and `remove`.
+def run_program(stack: str, **changes: Any) -> ProgramRun:
+    """Runs __main__.py with stack `stack`'s config, changed as attempt_program takes.
 
-    `secrets` are set as `pulumi config set --secret` would. Returns once every output has
-    resolved and every registration has finished; raises what the program raised.
+    Returns once every output has resolved and every registration has finished; raises
+    what the program raised.
     """
-    run = attempt_program(stack, set_=set_, secrets=secrets, remove=remove)
+    run = attempt_program(stack, **changes)
     if run.error is not None:
         raise run.error
     return run
+
+
+def config_problems(stack: str, **changes: Any) -> list[str]:
+    """The problems a bad config stops the program with; asserts nothing was registered."""
+    from infra.config import ConfigError
+
+    run = attempt_program(stack, **changes)
+    assert isinstance(run.error, ConfigError), run.error
+    # A RunError is printed by Pulumi as its message alone, without a traceback.
+    assert isinstance(run.error, pulumi.RunError)
+    assert run.resources == [], "nothing may be registered on bad config"
+    assert str(run.error).startswith(f"The stack configuration has {len(run.error.problems)} problem(s)")
+    return run.error.problems
 
 
 def attempt_program(
@@ -277,7 +284,9 @@ def attempt_program(
     secrets: Optional[dict[str, str]] = None,
     remove: tuple[str, ...] = (),
 ) -> ProgramRun:
-    """Like run_program, but returns the program's error in `error` with what it registered."""
+    """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` (set as
+    `pulumi config set --secret` would) and `remove`; returns the program's error in `error`
+    with what it registered."""
     config = stack_config(stack)
     config.update(set_ or {})
     config.update(secrets or {})

@@ -16,6 +16,7 @@ from tests.harness import (
     TENANT,
     ProgramRun,
     attempt_program,
+    config_problems,
     run_program,
     unsecret,
 )
@@ -219,11 +220,8 @@ def test_the_azure_kubeconfig_is_base64_decoded():
     assert decode_kubeconfig(Credentials) == "kind: Config\n"
 
 
-def _problems(**kwargs) -> list[str]:
-    run = attempt_program("azure-dev", **kwargs)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.resources == []
-    return run.error.problems
+def _problems(**changes) -> list[str]:
+    return config_problems("azure-dev", **changes)
 
 
 VAULT_RULE = (

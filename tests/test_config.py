@@ -6,23 +6,15 @@ expects exactly one message that names the key, the value and what is accepted.
 
 from __future__ import annotations
 
-import pulumi
 import pytest
 
-from infra.config import ConfigError
-from tests.harness import attempt_program, stack_config
+from tests.harness import config_problems, stack_config
 
 P = "secretstore-csi"
 
 
-def _problems(**kwargs) -> list[str]:
-    run = attempt_program("aws-dev", **kwargs)
-    assert isinstance(run.error, ConfigError), run.error
-    # A RunError is printed by Pulumi as its message alone, without a traceback.
-    assert isinstance(run.error, pulumi.RunError)
-    assert run.resources == [], "nothing may be registered on bad config"
-    assert str(run.error).startswith(f"The stack configuration has {len(run.error.problems)} problem(s)")
-    return run.error.problems
+def _problems(**changes) -> list[str]:
+    return config_problems("aws-dev", **changes)
 
 
 BAD_VALUES = [

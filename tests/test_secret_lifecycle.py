@@ -11,9 +11,9 @@ import json
 import pytest
 import yaml
 
-from infra.config import ConfigError, _go_duration
+from infra.config import _go_duration
 from tests.authorities import release_value_problems, validate_kubernetes_objects
-from tests.harness import ProgramRun, attempt_program, run_program, unsecret
+from tests.harness import ProgramRun, config_problems, run_program, unsecret
 
 P = "secretstore-csi"
 DRIVER = ("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
@@ -38,13 +38,6 @@ def _unsecret(value):
 def _env(run: ProgramRun, instance: str) -> list[dict]:
     pod = run.one(DEPLOYMENT, f"secretstore-demo-{instance}").inputs["spec"]["template"]["spec"]
     return pod["containers"][0]["env"]
-
-
-def _problems(stack: str, **kwargs) -> list[str]:
-    run = attempt_program(stack, **kwargs)
-    assert isinstance(run.error, ConfigError), run.error
-    assert run.resources == []
-    return run.error.problems
 
 
 # Secrets stay secret
@@ -131,7 +124,7 @@ ROTATION_ACCEPTED = "expected a positive Go duration such as 120s, 2m, 1h or 1h3
     ],
 )
 def test_bad_rotation_config_is_one_clear_message(rotation, problem: str):
-    assert _problems("aws-dev", set_={f"{P}:rotation": json.dumps(rotation)}) == [problem]
+    assert config_problems("aws-dev", set_={f"{P}:rotation": json.dumps(rotation)}) == [problem]
 
 
 # Sync to a Kubernetes Secret
@@ -176,7 +169,7 @@ def test_sync_is_off_by_default(stack: str, request: pytest.FixtureRequest):
 
 
 def test_a_bad_sync_value_is_one_clear_message():
-    assert _problems("aws-dev", set_={f"{P}:syncSecret": "yes"}) == [
+    assert config_problems("aws-dev", set_={f"{P}:syncSecret": "yes"}) == [
         f"{P}:syncSecret = 'yes': expected true or false"
     ]
 
@@ -358,14 +351,14 @@ BAD_LISTS = [
 
 @pytest.mark.parametrize("listed, problems", BAD_LISTS, ids=[str(i) for i in range(len(BAD_LISTS))])
 def test_a_bad_secrets_list_is_one_clear_message_per_problem(listed, problems: list[str]):
-    found = _problems("aws-dev", set_={SECRETS_KEY: json.dumps(listed)})
+    found = config_problems("aws-dev", set_={SECRETS_KEY: json.dumps(listed)})
     assert len(found) == len(problems)
     for problem, expected in zip(found, problems):
         assert problem.startswith(expected), problem
 
 
 def test_a_value_source_in_plain_text_is_refused_without_echoing_it():
-    found = _problems(
+    found = config_problems(
         "aws-dev",
         set_={SECRETS_KEY: json.dumps([{"name": "api", "valueFrom": "apiToken"}]), f"{P}:apiToken": "plain-tok"},
     )
@@ -376,7 +369,7 @@ def test_a_value_source_in_plain_text_is_refused_without_echoing_it():
 
 
 def test_a_value_source_without_the_listed_keys_is_refused_without_echoing_it():
-    found = _problems(
+    found = config_problems(
         "azure-dev",
         set_={SECRETS_KEY: json.dumps([{"name": "db", "keys": ["username", "password"], "valueFrom": "dbCredentials"}])},
         secrets={f"{P}:dbCredentials": json.dumps({"username": "app", "pasword": "typo-s3cret"})},
@@ -388,7 +381,7 @@ def test_a_value_source_without_the_listed_keys_is_refused_without_echoing_it():
 
 
 def test_the_demo_secret_keys_cannot_be_mixed_with_a_list():
-    found = _problems(
+    found = config_problems(
         "aws-dev",
         set_={SECRETS_KEY: json.dumps([{"name": "db"}]), f"{P}:secretUsername": "app"},
     )
@@ -399,7 +392,7 @@ def test_the_demo_secret_keys_cannot_be_mixed_with_a_list():
 
 
 def test_a_stray_key_is_still_refused_when_value_sources_are_allowed():
-    found = _problems(
+    found = config_problems(
         "aws-dev",
         set_={SECRETS_KEY: json.dumps([{"name": "db", "valueFrom": "dbToken"}])},
         secrets={f"{P}:dbToken": "t", f"{P}:unusedToken": "u"},
