@@ -94,6 +94,11 @@ def secret_provider_class_name(target: SecretStoreTarget) -> str:
     return f"{target.provider}-secret-provider"
 
 
+def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulumi.ResourceOptions:
+    """`opts`, and created after `dependencies` (so destroyed before them)."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(dependencies)))
+
+
 def _release(
     name: str,
     chart: HelmChart,
@@ -220,9 +225,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
             f"{name}-provider",
             target.provider_chart,
             provider_values(target),
-            pulumi.ResourceOptions.merge(
-                on_cluster, pulumi.ResourceOptions(depends_on=[driver_release])
-            ),
+            _after(on_cluster, driver_release),
         )
         releases: Sequence[pulumi.Resource] = [driver_release, provider_release]
 
@@ -242,9 +245,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                     opts=on_cluster,
                 )
             )
-        in_namespace = pulumi.ResourceOptions.merge(
-            on_cluster, pulumi.ResourceOptions(depends_on=namespace_ready)
-        )
+        in_namespace = _after(on_cluster, *namespace_ready)
 
         service_account = ServiceAccount(
             f"{name}-service-account",
@@ -265,9 +266,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
             kind="SecretProviderClass",
             metadata=ObjectMetaArgs(name=spc_name, namespace=workload.namespace),
             spec=secret_provider_class_spec(target, driver),
-            opts=pulumi.ResourceOptions.merge(
-                in_namespace, pulumi.ResourceOptions(depends_on=[*releases])
-            ),
+            opts=_after(in_namespace, *releases),
         )
 
         # Depending on the releases also makes destroy delete the pods before the driver;
@@ -283,10 +282,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 target.mounted_files[0],
                 synced_files=target.mounted_files if driver.sync_secret else (),
             ),
-            opts=pulumi.ResourceOptions.merge(
-                in_namespace,
-                pulumi.ResourceOptions(depends_on=[*before_pods, *target.identity_ready]),
-            ),
+            opts=_after(in_namespace, *before_pods, *target.identity_ready),
         )
         # Pulumi waits for a Deployment to become available; this one never can, by design.
         unauthorized = Deployment(
@@ -301,9 +297,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 # a missing Secret.
                 annotations={"pulumi.com/skipAwait": "true"},
             ),
-            opts=pulumi.ResourceOptions.merge(
-                in_namespace, pulumi.ResourceOptions(depends_on=before_pods)
-            ),
+            opts=_after(in_namespace, *before_pods),
         )
 
         self.namespace = service_account.metadata.namespace
