@@ -56,6 +56,10 @@ class Registered:
     provider: str = ""
     dependencies: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """The URNs this resource may have had before, as the SDK resolves its aliases."""
+    custom: bool = True
+    """False for a component resource, which holds nothing in a cloud."""
 
 
 @dataclass
@@ -211,12 +215,34 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
 }
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Also records each registration's parent, provider and dependencies."""
+    """Also records each registration's parent, provider, dependencies and aliases.
+
+    URNs are made as the engine makes them (`Deployment.generateURN` in pulumi/pulumi): the
+    parent's whole qualified type, and nothing for the root stack. The stock mock monitor
+    keeps only the last type of the chain and prefixes top-level resources with the stack's.
+    It also says that it does not take alias specs, so the SDK sends every alias as the URN
+    it resolves to, which the tests can compare.
+    """
 
     def __init__(self, mocks: CloudMocks) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
+    def SupportsFeature(self, request):  # noqa: N802 - gRPC method name
+        if request.id == "aliasSpecs":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -234,6 +260,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     dependencies=list(request.dependencies),
                     ignore_changes=list(request.ignoreChanges),
+                    aliases=[alias.urn for alias in request.aliases if alias.urn],
+                    custom=request.custom,
                 )
             )
         return response

@@ -1,0 +1,114 @@
+"""What a deployed stack holds, so that an upgrade of the program can be checked against it.
+
+`tests/fixtures/upgrade/*.json` were recorded with the program as it was before the stacks
+became cluster x store x identity (commit d047aab), by running this module:
+
+    venv/bin/python -m tests.upgrade
+
+Each file lists, per resource, the URN and the inputs that program sent under the test
+mocks. `tests/test_upgrade.py` runs today's program with the same config and checks that
+every recorded resource is still there, under its URN or an alias of it, with the same
+inputs: then `pulumi up` on a stack deployed by that version plans no replacement and no
+deletion. Do not re-record these files to make that test pass; they are the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests import harness
+from tests.harness import ProgramRun, run_program
+from tests.tls_server import issuer, make_chain
+
+FIXTURES = Path(__file__).parent / "fixtures" / "upgrade"
+P = "secretstore-csi"
+# Rotation, sync, a namespace of its own and several secrets, one valued from secret config.
+LIFECYCLE = {
+    "set_": {
+        f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"}),
+        f"{P}:syncSecret": "true",
+        f"{P}:namespace": "payments",
+        f"{P}:secrets": json.dumps(
+            [
+                {"name": "db", "keys": ["username", "password"], "valueFrom": "dbCredentials"},
+                {"name": "api-token"},
+            ]
+        ),
+    },
+    "secrets": {f"{P}:dbCredentials": json.dumps({"username": "app", "password": "from-config-pw"})},
+}
+SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
+    "aws-dev": ("aws-dev", {}),
+    "azure-dev": ("azure-dev", {}),
+    "aws-dev-lifecycle": ("aws-dev", LIFECYCLE),
+    "azure-dev-lifecycle": ("azure-dev", LIFECYCLE),
+}
+# The loopback issuer's address and certificate change with every test session.
+ISSUER = "<issuer>"
+THUMBPRINT = "<issuer-ca-thumbprint>"
+
+
+def snapshot(run: ProgramRun, issuer_url: str, thumbprint: str) -> list[dict[str, Any]]:
+    """Each resource's URN, type and inputs, with the session-specific issuer replaced."""
+    host = issuer_url.removeprefix("https://").split("/")[0]
+    text = json.dumps(
+        [{"urn": r.urn, "type": r.type, "inputs": r.inputs} for r in run.resources],
+        sort_keys=True,
+        default=str,
+    )
+    return json.loads(text.replace(host, ISSUER).replace(thumbprint, THUMBPRINT))
+
+
+def upgrade_problems(
+    recorded: list[dict[str, Any]], run: ProgramRun, issuer_url: str, thumbprint: str
+) -> list[str]:
+    """What `pulumi up` would replace, delete or create when today's program meets a stack
+    that holds `recorded`: each recorded resource must be found exactly once, under its URN
+    or an alias, with the same type and inputs, and every new resource that is not a
+    component must be one of them."""
+    now = {r.urn: r for r in run.resources}
+    current = {item["urn"]: item for item in snapshot(run, issuer_url, thumbprint)}
+    problems, matched = [], set()
+    for old in recorded:
+        found = [r for r in run.resources if old["urn"] in (r.urn, *r.aliases)]
+        if len(found) != 1:
+            problems.append(f"{old['urn']}: found {len(found)} times, by URN or alias")
+            continue
+        new = current[found[0].urn]
+        matched.add(found[0].urn)
+        if new["type"] != old["type"]:
+            problems.append(f"{old['urn']}: now of type {new['type']}")
+        elif new["inputs"] != old["inputs"]:
+            problems.append(f"{old['urn']}: inputs differ: {new['inputs']} != {old['inputs']}")
+    for urn, resource in now.items():
+        if resource.custom and urn not in matched:
+            problems.append(f"{urn}: a new resource")
+    return problems
+
+
+def scenario_run(name: str) -> ProgramRun:
+    stack, changes = SCENARIOS[name]
+    return run_program(stack, **changes)
+
+
+def record() -> None:
+    import os
+
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as directory:
+        chain = make_chain(Path(directory))
+        os.environ["SSL_CERT_FILE"] = str(chain.root_bundle)
+        with issuer(Path(directory), chain) as url:
+            harness.ISSUER_URL = url
+            for name in SCENARIOS:
+                resources = snapshot(scenario_run(name), url, chain.intermediate.sha1)
+                path = FIXTURES / f"{name}.json"
+                path.write_text(json.dumps(resources, indent=1, sort_keys=True) + "\n")
+                print(f"{path}: {len(resources)} resources")
+
+
+if __name__ == "__main__":
+    record()
