@@ -1,23 +1,31 @@
-"""secretstore-csi: a cloud's secret store mounted into pods by the Secrets Store CSI driver."""
+"""secretstore-csi: a store's secrets mounted into pods by the Secrets Store CSI driver.
+
+The stack config picks a cluster source, a secret store and an identity mode; the registry
+says what builds each. The Kubernetes layer on top is the same for all of them.
+"""
 
 import pulumi
 
-from infra import aws, azure, config
-from infra.workload import SecretStoreDemo
+from infra import config, registry
+from infra.kubernetes.csi_driver import CsiDriver
+from infra.kubernetes.demo import SecretStoreDemo
 
-# A new cloud is a module with a `build(StackConfig) -> Cloud` and an entry here.
-CLOUDS = {"aws": aws.build, "azure": azure.build}
-
-stack_config = config.load(clouds=list(CLOUDS))
-cloud = CLOUDS[stack_config.cloud](stack_config)
+stack = config.load()
+cluster = registry.CLUSTERS[stack.cloud].build.load()(stack)
+identity = registry.IDENTITIES[stack.identity].build.load()(stack, cluster, stack.workload)
+store = registry.STORES[stack.store].build.load()(stack, cluster, stack.workload, identity)
+csi = CsiDriver("secretstore-demo", cluster.kubernetes, store, stack.driver)
 demo = SecretStoreDemo(
-    "secretstore-demo", cloud.target, stack_config.workload, stack_config.driver
+    "secretstore-demo", cluster.kubernetes, stack.workload, stack.common.demo_image, store, identity, csi, stack.driver
 )
 
-pulumi.export("cloud", stack_config.cloud)
-pulumi.export("kubeConfig", cloud.target.kubeconfig)
-for name, value in cloud.outputs.items():
-    pulumi.export(name, value)
+pulumi.export("cloud", stack.cloud)
+pulumi.export("store", stack.store)
+pulumi.export("identity", stack.identity)
+pulumi.export("kubeConfig", cluster.kubernetes.kubeconfig)
+for outputs in (cluster.outputs, identity.outputs, store.outputs):
+    for name, value in outputs.items():
+        pulumi.export(name, value)
 pulumi.export("namespace", demo.namespace)
 pulumi.export("serviceAccount", demo.service_account)
 pulumi.export("secretProviderClass", demo.secret_provider_class)

@@ -1,51 +1,96 @@
-"""What a cloud module hands the cloud-independent Kubernetes layer.
+"""What the three axes hand each other and the Kubernetes layer: three small typed values.
 
-A cloud turns the stack config into a cluster, a secret store and an identity that only the
-trusted service account can use. The Kubernetes layer needs just this value to install the
-driver and the cloud's provider and to run the demo; it never imports a cloud SDK.
+- A **cluster** hands over a Kubernetes provider, made once, and its kubeconfig.
+- An **identity binding** says how the trusted service account proves who it is: its
+  annotations and labels, the SecretProviderClass parameters that name the identity, the
+  principal the store grants read access to, and what the authorized pod must wait for.
+- A **store binding** says what to install and mount: the provider, its chart and values,
+  the token audiences, the SecretProviderClass parameters and the mounted files.
+
+Stores and identities are built per workload, so that several workloads can each get their
+own. The Kubernetes layer reads only these values; it never imports a cloud SDK.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Protocol
 
 import pulumi
+from pulumi_kubernetes.provider import Provider
 
 from infra.charts import HelmChart
 
+# Where every resource lived before each idea became a component: at the top of the stack.
+MOVED_FROM_STACK = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
 
 @dataclass(frozen=True)
-class SecretStoreTarget:
+class KubernetesCluster:
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig of the new cluster, marked secret."""
+    """Its kubeconfig, marked secret."""
 
+    provider: Provider
+    """The one provider every Kubernetes resource of the stack uses."""
+
+
+class Cluster(Protocol):
+    """What a cluster source builds: a component with the cluster and the stack outputs."""
+
+    kubernetes: KubernetesCluster
+    outputs: Mapping[str, pulumi.Input[Any]]
+
+
+DEMO = "secretstore-demo"
+DEMO_TYPE = "secretstore-csi:kubernetes:SecretStoreDemo"
+
+
+def moved_from_demo() -> list[pulumi.Alias]:
+    """Where the Kubernetes provider and the Helm releases lived before the cluster and the
+    driver got components of their own: in the demo's component."""
+    return [pulumi.Alias(parent=pulumi.create_urn(DEMO, DEMO_TYPE))]
+
+
+def connect(kubeconfig: pulumi.Output[str], parent: pulumi.Resource, context: str | None = None) -> KubernetesCluster:
+    """The Kubernetes provider for a cluster, made once, as a child of the cluster's component."""
+    provider = Provider(
+        f"{DEMO}-k8s",
+        kubeconfig=kubeconfig,
+        context=context,
+        opts=pulumi.ResourceOptions(parent=parent, aliases=moved_from_demo()),
+    )
+    return KubernetesCluster(kubeconfig=kubeconfig, provider=provider)
+
+
+@dataclass(frozen=True)
+class IdentityBinding:
+    reader: Any
+    """The principal the store grants read access to; its type is its cloud's (for example
+    an IAM role, or an Entra service principal)."""
+
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """SecretProviderClass parameters that name the identity; every value is a string."""
+    ready: Sequence[pulumi.Resource] = ()
+    """What must exist before the authorized pod can mount, such as a federated credential."""
+    outputs: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreBinding:
     provider: str
-    """The SecretProviderClass `spec.provider`: the name the cloud's provider registers."""
-
-    provider_chart: HelmChart
-    provider_chart_values: Mapping[str, Any]
+    """The SecretProviderClass `spec.provider`."""
+    chart: HelmChart | None
+    chart_values: Mapping[str, Any]
     """Values for the provider chart, without its bundled driver (the layer turns that off)."""
-
     token_audiences: Sequence[str]
-    """Audiences of the service-account tokens the driver passes to the provider."""
-
     parameters: Mapping[str, pulumi.Input[str]]
-    """SecretProviderClass `spec.parameters`; every value is a string."""
-
+    """SecretProviderClass parameters that name the store and the objects; all strings."""
     mounted_files: Sequence[str]
     """Every file the SecretProviderClass mounts, relative to the mount; the demo serves the
     first on /read."""
-
-    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-
-    identity_ready: Sequence[pulumi.Resource] = ()
-    """Resources that must exist before the authorized pod can mount, such as a policy attachment."""
-
-
-@dataclass(frozen=True)
-class Cloud:
-    """A cloud module's result: the target for the Kubernetes layer and the stack outputs."""
-
-    target: SecretStoreTarget
-    outputs: Mapping[str, pulumi.Input[Any]]
+    ready: Sequence[pulumi.Resource] = ()
+    """What must exist before the authorized pod can mount: the secrets, their grants."""
+    outputs: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)

@@ -7,10 +7,11 @@
    (hello-server answers 200 with an empty body when it cannot read the file, so an empty
    body fails); with --expected-file, the exact value.
 3. The unauthorized pod is not running.
-4. The unauthorized pod has a FailedMount event with the cloud's denial.
+4. The unauthorized pod has a FailedMount event with the store's denial, as the registry
+   gives it for the stack's identity mode.
 
-The kubeconfig, namespace, deployment names and cloud default to the stack's outputs, read
-with the Pulumi CLI. Exit code 0 when every check passes, 1 otherwise.
+The kubeconfig, namespace, deployment names and identity mode default to the stack's
+outputs, read with the Pulumi CLI. Exit code 0 when every check passes, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, cast
 
 import urllib3
 import yaml
@@ -30,15 +32,10 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-# What each cloud's provider says when it refuses the `default` service account.
-DENIALS = {
-    "aws": ("An IAM role must be associated with service account",),
-    # Newer Entra responses say AADSTS700213 for the same missing federated credential.
-    "azure": ("AADSTS70021", "AADSTS700213"),
-}
+from infra import demo_app, registry
+
 # Waiting reasons that mean the volume was mounted after all, so the denial is broken.
 STARTED_PAST_MOUNT = {"ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError", "CrashLoopBackOff"}
-DEMO_PORT = 8080
 REQUEST_TIMEOUT = 15
 
 
@@ -55,8 +52,9 @@ class Target:
     namespace: str
     authorized: str
     unauthorized: str
-    cloud: str
-    expected: Optional[bytes] = None
+    identity: str
+    """The identity mode, which says what the store's refusal looks like."""
+    expected: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -146,12 +144,12 @@ class Cluster:
     def pods(self, deployment: Any) -> list[Any]:
         labels = deployment.spec.selector.match_labels or {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-        return self._call(
+        return cast(list[Any], self._call(
             "listing pods",
             lambda: self.core.list_namespaced_pod(
                 self.namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT
             ),
-        ).items
+        ).items)
 
     def failed_mounts(self, pod: str) -> list[str]:
         events = self._call(
@@ -169,14 +167,14 @@ class Cluster:
         response = self._call(
             f"proxying to pod {pod}",
             lambda: self.core.connect_get_namespaced_pod_proxy_with_path(
-                f"{pod}:{DEMO_PORT}",
+                f"{pod}:{demo_app.PORT}",
                 self.namespace,
                 "read",
                 _preload_content=False,  # the raw bytes, not a decoded string
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-        return response.data
+        return cast(bytes, response.data)
 
 
 def _pod_state(pod: Any) -> str:
@@ -219,7 +217,7 @@ def verify(
     interval: float = 5.0,
     progress: Progress = lambda message: None,
     show_secret: bool = False,
-    clock: Optional[Clock] = None,
+    clock: Clock | None = None,
 ) -> list[Check]:
     """Runs the four checks within `timeout` seconds in all."""
     clock = clock or Clock()
@@ -273,7 +271,7 @@ def verify(
     else:
         checks.append(Check("/read returns the secret", False, "skipped: no available pod to ask"))
 
-    markers = DENIALS[target.cloud]
+    markers = registry.IDENTITIES[target.identity].denials
     seen: dict[str, str] = {}
 
     def unauthorized_denied() -> tuple[str, str]:
@@ -315,12 +313,12 @@ def verify(
         "pod" in seen and not running,
         seen.get("state", "no pod found"),
     ))
-    checks.append(Check(f"unauthorized pod {pod} was denied by {target.cloud}", ok, evidence))
+    checks.append(Check(f"unauthorized pod {pod} was denied ({target.identity})", ok, evidence))
     return checks
 
 
 def report(target: Target, checks: list[Check]) -> str:
-    lines = [f"secretstore-csi verify: {target.cloud} stack, namespace {target.namespace}"]
+    lines = [f"secretstore-csi verify: identity {target.identity}, namespace {target.namespace}"]
     for check in checks:
         lines.append(f"{'PASS' if check.passed else 'FAIL'}  {check.name}")
         lines.append(f"      {check.evidence}")
@@ -329,13 +327,13 @@ def report(target: Target, checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def stack_outputs(stack: Optional[str], show_secrets: bool) -> dict[str, Any]:
+def stack_outputs(stack: str | None, show_secrets: bool) -> dict[str, Any]:
     """The stack's outputs, from `pulumi stack output --json`."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise VerifyError(
             "the Pulumi CLI is not on PATH: install it, or pass --kubeconfig, --namespace, "
-            "--authorized, --unauthorized and --cloud"
+            "--authorized, --unauthorized and --identity"
         )
     command = [pulumi, "stack", "output", "--json"]
     if show_secrets:
@@ -347,12 +345,12 @@ def stack_outputs(stack: Optional[str], show_secrets: bool) -> dict[str, Any]:
         last = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise VerifyError(f"`pulumi stack output` failed: {last}")
     try:
-        return json.loads(result.stdout)
+        return cast(dict[str, Any], json.loads(result.stdout))
     except ValueError:
         raise VerifyError("`pulumi stack output --json` did not print JSON") from None
 
 
-def _exec_command(document: dict[str, Any]) -> Optional[str]:
+def _exec_command(document: dict[str, Any]) -> str | None:
     """The login command an exec-plugin kubeconfig runs for its current context, if any."""
     contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
     user = contexts.get(document.get("current-context"), {}).get("user")
@@ -362,7 +360,7 @@ def _exec_command(document: dict[str, Any]) -> Optional[str]:
     return None
 
 
-def api_client(kubeconfig_path: Optional[str], kubeconfig_text: Optional[str]) -> client.ApiClient:
+def api_client(kubeconfig_path: str | None, kubeconfig_text: str | None) -> client.ApiClient:
     where = kubeconfig_path or "the stack output kubeConfig"
     if kubeconfig_path:
         try:
@@ -385,8 +383,10 @@ def api_client(kubeconfig_path: Optional[str], kubeconfig_text: Optional[str]) -
     configuration = client.Configuration()
     # Read by the connection pool when the client is made: fail fast on a dead server.
     configuration.retries = 1
+    # The client's config loader has no annotations; this is what it returns.
+    new_client: Callable[..., client.ApiClient] = config.new_client_from_config_dict
     try:
-        return config.new_client_from_config_dict(document, client_configuration=configuration)
+        return new_client(document, client_configuration=configuration)
     except (ConfigException, TypeError, KeyError, ValueError, AttributeError) as error:
         raise VerifyError(f"kubeconfig {where} is not valid: {error}") from None
 
@@ -401,7 +401,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--namespace", help="default: the stack output namespace")
     parser.add_argument("--authorized", help="default: the stack output authorizedDeployment")
     parser.add_argument("--unauthorized", help="default: the stack output unauthorizedDeployment")
-    parser.add_argument("--cloud", choices=sorted(DENIALS), help="default: the stack output cloud")
+    parser.add_argument(
+        "--identity", choices=sorted(registry.IDENTITIES), help="the identity mode (default: the stack output identity)"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait in all (default 600)")
     parser.add_argument("--interval", type=float, default=5, help="seconds between polls (default 5)")
     parser.add_argument(
@@ -412,24 +414,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         given = {
             "namespace": args.namespace,
             "authorizedDeployment": args.authorized,
             "unauthorizedDeployment": args.unauthorized,
-            "cloud": args.cloud,
+            "identity": args.identity,
         }
         outputs: dict[str, Any] = {}
         if not args.kubeconfig or None in given.values():
             outputs = stack_outputs(args.stack, show_secrets=not args.kubeconfig)
         values = {key: value or outputs.get(key) for key, value in given.items()}
+        if not values["identity"] and outputs.get("cloud") in registry.CLUSTERS:
+            # Stacks deployed before the identity was an output use their cloud's default.
+            values["identity"] = registry.default_combination(outputs["cloud"])[2]
         missing = [key for key, value in values.items() if not value]
         if missing:
             raise VerifyError(f"the stack has no output {', '.join(missing)}, and no option gives it")
-        if values["cloud"] not in DENIALS:
-            raise VerifyError(f"cloud {values['cloud']!r} is not one of {', '.join(sorted(DENIALS))}")
+        if values["identity"] not in registry.IDENTITIES:
+            raise VerifyError(
+                f"identity {values['identity']!r} is not one of {', '.join(sorted(registry.IDENTITIES))}"
+            )
         expected = None
         if args.expected_file:
             try:
@@ -438,10 +445,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             except OSError as error:
                 raise VerifyError(f"cannot read --expected-file: {error}") from None
         target = Target(
-            namespace=values["namespace"],
-            authorized=values["authorizedDeployment"],
-            unauthorized=values["unauthorizedDeployment"],
-            cloud=values["cloud"],
+            namespace=str(values["namespace"]),
+            authorized=str(values["authorizedDeployment"]),
+            unauthorized=str(values["unauthorizedDeployment"]),
+            identity=str(values["identity"]),
             expected=expected,
         )
         kubeconfig_text = outputs.get("kubeConfig") if not args.kubeconfig else None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
@@ -105,7 +106,7 @@ class Cluster:
     _deployment_reads: int = 0
 
     @classmethod
-    def healthy(cls, denial: str = AWS_DENIAL) -> "Cluster":
+    def healthy(cls, denial: str = AWS_DENIAL) -> Cluster:
         unauthorized_pod = pod("hello-server-unauthorized", "7f4b9c6d8-m9w4t", running=False)
         return cls(
             deployments={
@@ -166,7 +167,7 @@ def serve(cluster: Cluster) -> Iterator[str]:
     """Serves `cluster` on 127.0.0.1; yields the server's URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             cluster.requests.append(url.path)
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import runpy
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "secretstore-csi"
@@ -42,6 +47,36 @@ users:
 - name: clusterUser
   user: {token: mock-token}
 """
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    url: str
+    chain: Any
+    """The tests.tls_server.Chain its server presents."""
+
+
+@contextmanager
+def loopback_issuer(directory: Path | None = None) -> Iterator[OidcIssuer]:
+    """An EKS-like OIDC issuer on 127.0.0.1 with a real TLS chain, trusted through
+    SSL_CERT_FILE as the system bundle, and reported by the mocks as every cluster's issuer."""
+    global ISSUER_URL
+    from tests.tls_server import issuer, make_chain
+
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = directory or Path(scratch)
+        chain = make_chain(directory)
+        previous = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = str(chain.root_bundle)
+        try:
+            with issuer(directory, chain) as url:
+                ISSUER_URL = url
+                yield OidcIssuer(url=url, chain=chain)
+        finally:
+            if previous is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = previous
 
 
 @dataclass
@@ -72,12 +107,12 @@ class Export:
 class ProgramRun:
     resources: list[Registered]
     exports: dict[str, Export]
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 
-    def one(self, type_: str, name: Optional[str] = None) -> Registered:
+    def one(self, type_: str, name: str | None = None) -> Registered:
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
         return found[0]
@@ -87,6 +122,20 @@ class ProgramRun:
 
     def depends_on(self, dependent: Registered, dependency: Registered) -> bool:
         return dependency.urn in dependent.dependencies
+
+    def longest_chain(self, resources: list[Registered]) -> int:
+        """How many of `resources` the longest chain of dependencies among them holds: what
+        `pulumi up` must create one after the other."""
+        urns = {r.urn: r for r in resources}
+        lengths: dict[str, int] = {}
+
+        def length(resource: Registered) -> int:
+            if resource.urn not in lengths:
+                before = [urns[u] for u in resource.dependencies if u in urns]
+                lengths[resource.urn] = 1 + max((length(r) for r in before), default=0)
+            return lengths[resource.urn]
+
+        return max((length(r) for r in resources), default=0)
 
     def kubernetes_objects(self) -> list[dict[str, Any]]:
         """The manifests of every Kubernetes object the program registers (not Helm releases)."""
@@ -114,7 +163,7 @@ class CloudMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str, issuer_url: str) -> None:
         self.region = region
         self.issuer_url = issuer_url
-        self.monitor: Optional[RecordingMonitor] = None
+        self.monitor: RecordingMonitor | None = None
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -239,10 +288,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 type_ = f"{qualified}${type_}"
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
-    def SupportsFeature(self, request):  # noqa: N802 - gRPC method name
-        if request.id == "aliasSpecs":
-            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
-        return super().SupportsFeature(request)
+    def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -260,7 +309,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     dependencies=list(request.dependencies),
                     ignore_changes=list(request.ignoreChanges),
-                    aliases=[alias.urn for alias in request.aliases if alias.urn],
+                    aliases=list(request.aliasURNs),
                     custom=request.custom,
                 )
             )
@@ -278,6 +327,25 @@ def stack_config(stack: str) -> dict[str, str]:
             value = json.dumps(value)
         config[key] = str(value)
     return config
+
+
+def stack_files() -> dict[str, dict[str, str]]:
+    """Every stack file of the project, by stack name."""
+    return {path.name[len("Pulumi."):-len(".yaml")]: stack_config(path.name[len("Pulumi."):-len(".yaml")])
+            for path in sorted(ROOT.glob("Pulumi.*.yaml"))}
+
+
+def stack_for(cloud: str) -> str:
+    """The stack file whose cluster source is `cloud`; each registered one needs one."""
+    stacks = [name for name, config in stack_files().items() if config.get(f"{PROJECT}:cloud") == cloud]
+    assert stacks, f"no Pulumi.<stack>.yaml sets {PROJECT}:cloud: {cloud}; add one for the new cluster source"
+    return stacks[0]
+
+
+def run_combination(cloud: str, store: str, identity: str, **changes: Any) -> ProgramRun:
+    """__main__.py with the stack file of `cloud`, and `store` and `identity` set."""
+    set_ = {f"{PROJECT}:store": store, f"{PROJECT}:identity": identity, **changes.pop("set_", {})}
+    return run_program(stack_for(cloud), set_=set_, **changes)
 
 
 def run_program(stack: str, **changes: Any) -> ProgramRun:
@@ -308,8 +376,8 @@ def config_problems(stack: str, **changes: Any) -> list[str]:
 def attempt_program(
     stack: str,
     *,
-    set_: Optional[dict[str, str]] = None,
-    secrets: Optional[dict[str, str]] = None,
+    set_: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
     remove: tuple[str, ...] = (),
 ) -> ProgramRun:
     """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` (set as
@@ -331,7 +399,7 @@ def attempt_program(
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-        outputs = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+        outputs = pulumi.runtime.get_root_resource().outputs
 
         def record(name: str, output: pulumi.Output[Any]) -> pulumi.Output[None]:
             return pulumi.Output.all(output, output.is_secret()).apply(
@@ -344,7 +412,7 @@ def attempt_program(
 
     try:
         program()
-    except Exception as error:  # noqa: BLE001 - handed to the caller
+    except Exception as error:
         run.error = error
     finally:
         pulumi.runtime.set_all_config({}, [])

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite, from a fresh clone: creates ./venv (the same virtualenv that
-# `pulumi up` uses), installs the pinned requirements with uv, and runs pytest.
-# Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
+# `pulumi up` uses), installs the pinned requirements with uv, then runs ruff, mypy (strict
+# on infra/) and pytest. Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -20,5 +20,9 @@ fi
 echo "==> installing requirements-dev.txt"
 venv/bin/python -m uv pip install --quiet --python venv/bin/python -r requirements-dev.txt
 
-echo "==> running pytest"
+echo "==> ruff"
+venv/bin/python -m ruff check .
+echo "==> mypy"
+venv/bin/python -m mypy
+echo "==> pytest"
 exec venv/bin/python -m pytest "$@"

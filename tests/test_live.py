@@ -13,12 +13,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
 from infra import verify
-from tests.harness import ROOT
+from tests.harness import ROOT, stack_files
 
 STACK = os.environ.get("SECRETSTORE_LIVE_STACK", "")
 
@@ -37,13 +36,14 @@ def _azure_credentials() -> bool:
     return bool(az) and subprocess.run([az, "account", "show"], capture_output=True, check=False).returncode == 0
 
 
-def skip_reason(stack: str = STACK) -> Optional[str]:
+def skip_reason(stack: str = STACK) -> str | None:
     """Why the live test cannot run here, or None when it can."""
     if not stack:
         return "live test: set SECRETSTORE_LIVE_STACK=aws-dev or azure-dev to deploy a real stack"
-    cloud = {"aws-dev": "aws", "azure-dev": "azure"}.get(stack)
-    if cloud is None:
-        return f"live test: SECRETSTORE_LIVE_STACK={stack!r} is neither aws-dev nor azure-dev"
+    stacks = stack_files()
+    if stack not in stacks:
+        return f"live test: SECRETSTORE_LIVE_STACK={stack!r} is none of {', '.join(stacks)}"
+    cloud = stacks[stack].get("secretstore-csi:cloud")
     if shutil.which("pulumi") is None:
         return "live test: the Pulumi CLI is not on PATH"
     if cloud == "aws" and not _aws_credentials():
@@ -66,7 +66,7 @@ def test_up_then_verify_then_destroy():
             namespace=outputs["namespace"],
             authorized=outputs["authorizedDeployment"],
             unauthorized=outputs["unauthorizedDeployment"],
-            cloud=outputs["cloud"],
+            identity=outputs["identity"],
         )
         # The kubeconfig holds credentials: hand it over in memory, never as a file.
         with verify.api_client(None, outputs["kubeConfig"]) as api:

@@ -7,19 +7,22 @@ every Kubernetes object and Helm value it then sends is checked against its auth
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
+from pulumi.runtime import rpc
 
-from infra.config import _go_duration
+from infra import registry
+from infra.settings import go_duration_ns
 from tests.authorities import release_value_problems, validate_kubernetes_objects
-from tests.harness import ProgramRun, config_problems, run_program, unsecret
+from tests.harness import ProgramRun, config_problems, run_combination, run_program, unsecret
 
 P = "secretstore-csi"
 DRIVER = ("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STACKS = ["aws-dev", "azure-dev"]
+COMBINATIONS = registry.combinations()
 
 
 def _run(stack: str, **kwargs) -> ProgramRun:
@@ -42,35 +45,49 @@ def _env(run: ProgramRun, instance: str) -> list[dict]:
 
 # Secrets stay secret
 
-STORE_VALUE = {"aws-dev": "aws:secretsmanager/secretVersion:SecretVersion", "azure-dev": "azure-native:keyvault:Secret"}
 
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_kubeconfig_is_the_only_secret_output(stack: str, request: pytest.FixtureRequest):
-    run = request.getfixturevalue(stack.replace("-", "_"))
+def test_the_kubeconfig_is_the_only_secret_output(combination_run: ProgramRun):
+    run = combination_run
     assert run.exports["kubeConfig"].secret and run.exports["kubeConfig"].value
     assert [name for name, export in run.exports.items() if export.secret] == ["kubeConfig"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_no_output_or_plain_input_carries_a_secret_value(stack: str, request: pytest.FixtureRequest):
-    run = request.getfixturevalue(stack.replace("-", "_"))
+def _plain_strings(value) -> list[str]:
+    """Every string in a recorded input that is not inside a value marked secret."""
+    plain, is_secret = unsecret(value)
+    if is_secret:
+        return []
+    if isinstance(plain, dict):
+        return [s for item in plain.values() for s in _plain_strings(item)]
+    if isinstance(plain, list):
+        return [s for item in plain for s in _plain_strings(item)]
+    return [plain] if isinstance(plain, str) else []
+
+
+def test_no_output_or_plain_input_carries_a_secret_value(combination_run: ProgramRun):
+    run = combination_run
     password = run.one("random:index/randomPassword:RandomPassword").outputs["result"]
     assert password
     assert all(password not in json.dumps(export.value) for export in run.exports.values())
+    holders = [r for r in run.resources if password in json.dumps(r.inputs, default=str)]
+    assert holders, "the store holds the password"
     for resource in run.resources:
-        if resource.type != STORE_VALUE[stack]:
-            assert password not in json.dumps(resource.inputs, default=str), resource.name
-    (store,) = run.of_type(STORE_VALUE[stack])
-    assert password in json.dumps(store.inputs)  # it is there, marked secret
+        assert not [s for s in _plain_strings(resource.inputs) if password in s], resource.name
+
+
+def test_the_secrecy_check_would_catch_a_value_in_plain_text():
+    assert _plain_strings({"a": [{"b": "x-pw-x"}]}) == ["x-pw-x"]
+    wrapped = {rpc._special_sig_key: rpc._special_secret_sig, "value": "x-pw-x"}
+    assert _plain_strings({"a": [{"b": wrapped}]}) == []
 
 
 # Rotation
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_rotation_drives_the_driver_release(stack: str):
-    run = _run(stack, set_={f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"})})
+@pytest.mark.parametrize("combination", COMBINATIONS, ids="/".join)
+def test_rotation_drives_the_driver_release(combination: tuple[str, str, str]):
+    run = run_combination(*combination, set_={f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"})})
+    assert validate_kubernetes_objects(run) >= 4
     values = run.one(*DRIVER).inputs["values"]
     assert values["enableSecretRotation"] is True
     assert values["rotationPollInterval"] == "2m"
@@ -81,26 +98,44 @@ def test_rotation_polls_hourly_when_no_interval_is_given():
     assert run.one(*DRIVER).inputs["values"]["rotationPollInterval"] == "1h"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_rotation_is_off_by_default(stack: str, request: pytest.FixtureRequest):
-    run = request.getfixturevalue(stack.replace("-", "_"))
-    values = run.one(*DRIVER).inputs["values"]
+def test_rotation_is_off_by_default(combination_run: ProgramRun):
+    values = combination_run.one(*DRIVER).inputs["values"]
     assert values["enableSecretRotation"] is False
     assert "rotationPollInterval" not in values
 
 
-@pytest.mark.parametrize("duration", ["120s", "2m", "1h", "1h30m", "1.5h", "300ms", "90m0s"])
-def test_go_durations_are_accepted(duration: str):
-    assert _go_duration(duration) == duration
+@pytest.mark.parametrize(
+    "duration, nanoseconds",
+    [
+        ("120s", 120 * 10**9),
+        ("2m", 120 * 10**9),
+        ("1h30m", 5400 * 10**9),
+        ("1.5h", 5400 * 10**9),
+        ("300ms", 300 * 10**6),
+        ("90m0s", 5400 * 10**9),
+        (".5s", 5 * 10**8),
+        ("1µs", 1000),
+        # Go's largest duration, time.Duration(math.MaxInt64).String().
+        ("2562047h47m16.854775807s", 2**63 - 1),
+    ],
+)
+def test_go_durations_are_read_as_go_reads_them(duration: str, nanoseconds: int):
+    assert go_duration_ns(duration) == nanoseconds
 
 
-@pytest.mark.parametrize("duration", ["", "0", "0s", "-1m", "+1m", "2 m", "2min", "1d", "h", "1h-5m", "1.h.5"])
-def test_malformed_or_non_positive_durations_are_refused(duration: str):
+@pytest.mark.parametrize(
+    "duration", ["", "0", "-1m", "+1m", "2 m", "2min", "1d", "h", "1h-5m", "1.h.5", ".s", "2562047h47m16.854775808s"]
+)
+def test_malformed_or_overflowing_durations_are_refused(duration: str):
     with pytest.raises(ValueError):
-        _go_duration(duration)
+        go_duration_ns(duration)
 
 
-ROTATION_ACCEPTED = "expected a positive Go duration such as 120s, 2m, 1h or 1h30m"
+ROTATION_ACCEPTED = (
+    "expected a Go duration such as 2m, 1h or 1h30m, from 1m (more often exhausts the store's read "
+    "quota) to 2562047h47m16.854775807s (Go's largest)"
+)
+ROTATION_OBJECT = "expected {enabled: true or false, pollInterval: a Go duration such as 120s, 2m or 1h}"
 
 
 @pytest.mark.parametrize(
@@ -110,21 +145,28 @@ ROTATION_ACCEPTED = "expected a positive Go duration such as 120s, 2m, 1h or 1h3
         ({"enabled": True, "pollInterval": "0s"}, f"{P}:rotation.pollInterval = '0s': {ROTATION_ACCEPTED}"),
         ({"enabled": True, "pollInterval": "-5m"}, f"{P}:rotation.pollInterval = '-5m': {ROTATION_ACCEPTED}"),
         ({"enabled": True, "pollInterval": 120}, f"{P}:rotation.pollInterval = 120: {ROTATION_ACCEPTED}"),
+        # Below the floor that protects the store's read quota.
+        ({"enabled": True, "pollInterval": "59s"}, f"{P}:rotation.pollInterval = '59s': {ROTATION_ACCEPTED}"),
+        # One nanosecond beyond what Go's time.Duration holds.
+        (
+            {"enabled": True, "pollInterval": "2562047h47m16.854775808s"},
+            f"{P}:rotation.pollInterval = '2562047h47m16.854775808s': {ROTATION_ACCEPTED}",
+        ),
         ({"enabled": "sometimes"}, f"{P}:rotation.enabled = 'sometimes': expected true or false"),
-        (
-            {"enabled": True, "interval": "2m"},
-            f"{P}:rotation.interval is not a known field: expected {{enabled: true or false, "
-            "pollInterval: a Go duration such as 120s, 2m or 1h}",
-        ),
-        (
-            True,
-            f"{P}:rotation = True: expected {{enabled: true or false, pollInterval: a Go duration "
-            "such as 120s, 2m or 1h}",
-        ),
+        ({"enabled": "yes"}, f"{P}:rotation.enabled = 'yes': expected true or false"),
+        ({"enabled": True, "interval": "2m"}, f"{P}:rotation.interval is not a known field: expected enabled or pollInterval"),
+        (True, f"{P}:rotation = 'true': {ROTATION_OBJECT}"),
+        (None, f"{P}:rotation = 'null': {ROTATION_OBJECT}"),
     ],
 )
 def test_bad_rotation_config_is_one_clear_message(rotation, problem: str):
     assert config_problems("aws-dev", set_={f"{P}:rotation": json.dumps(rotation)}) == [problem]
+
+
+@pytest.mark.parametrize("interval", ["1m", "60s", "2562047h47m16.854775807s"])
+def test_rotation_intervals_from_the_floor_to_gos_largest_are_accepted(interval: str):
+    run = _run("aws-dev", set_={f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": interval})})
+    assert run.one(*DRIVER).inputs["values"]["rotationPollInterval"] == interval
 
 
 # Sync to a Kubernetes Secret
@@ -159,9 +201,8 @@ def test_sync_adds_secret_objects_and_env_from_the_synced_secret(stack: str, fil
     assert run.exports["syncedSecret"].value == "secretstore-synced"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_sync_is_off_by_default(stack: str, request: pytest.FixtureRequest):
-    run = request.getfixturevalue(stack.replace("-", "_"))
+def test_sync_is_off_by_default(combination_run: ProgramRun):
+    run = combination_run
     assert run.one(*DRIVER).inputs["values"]["syncSecret"] == {"enabled": False}
     assert "secretObjects" not in run.one(SPC).inputs["spec"]
     assert [variable["name"] for variable in _env(run, "authorized")] == ["FILE"]
@@ -253,7 +294,7 @@ def test_the_policy_lists_exactly_the_listed_secrets(several_on_aws: ProgramRun)
     (statement,) = policy["Statement"]
     assert statement["Resource"] == arns and len(arns) == 2
     assert "*" not in json.dumps(policy)
-    assert several_on_aws.exports["secretArns"].value == dict(zip(["db", "api-token"], arns))
+    assert several_on_aws.exports["secretArns"].value == dict(zip(["db", "api-token"], arns, strict=True))
 
 
 def test_each_listed_secret_gets_its_own_object_on_aws(several_on_aws: ProgramRun):
@@ -314,13 +355,21 @@ def test_a_single_value_secret_can_come_from_secret_config():
 
 SECRETS_KEY = f"{P}:secrets"
 LIST_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom}"
+KEYS_RULE = (
+    "expected a non-empty list of distinct JSON keys, each 1-63 letters, digits, '_' or '-', starting "
+    "with a letter or '_'; leave keys out for a secret that is one value"
+)
 BAD_LISTS = [
-    ([], [f"{SECRETS_KEY} = []: {LIST_RULE}"]),
-    ({"name": "db"}, [f"{SECRETS_KEY} = {{'name': 'db'}}: {LIST_RULE}"]),
+    ([], [f"{SECRETS_KEY} = '[]': {LIST_RULE}"]),
+    (None, [f"{SECRETS_KEY} = 'null': {LIST_RULE}"]),
+    ({"name": "db"}, [f"""{SECRETS_KEY} = '{{"name": "db"}}': {LIST_RULE}"""]),
+    (["db"], [f"{SECRETS_KEY}[0] = 'db': expected {{name, keys, valueFrom}}"]),
     ([{"name": "DB"}], [f"{SECRETS_KEY}[0].name = 'DB': expected a DNS-1123 label"]),
-    ([{"keys": ["a"]}], [f"{SECRETS_KEY}[0].name = None: expected a DNS-1123 label"]),
-    ([{"name": "db", "keys": ["user name"]}], [f"{SECRETS_KEY}[0].keys = ['user name']: expected a list of distinct JSON keys"]),
-    ([{"name": "db", "keys": ["a", "a"]}], [f"{SECRETS_KEY}[0].keys = ['a', 'a']: expected a list of distinct JSON keys"]),
+    ([{"keys": ["a"]}], [f"{SECRETS_KEY}[0].name is not set: expected a DNS-1123 label"]),
+    ([{"name": "db", "keys": ["user name"]}], [f"{SECRETS_KEY}[0].keys = ['user name']: {KEYS_RULE}"]),
+    ([{"name": "db", "keys": ["a", "a"]}], [f"{SECRETS_KEY}[0].keys = ['a', 'a']: {KEYS_RULE}"]),
+    ([{"name": "db", "keys": []}], [f"{SECRETS_KEY}[0].keys = []: {KEYS_RULE}"]),
+    ([{"name": "db", "keys": None}], [f"{SECRETS_KEY}[0].keys = None: {KEYS_RULE}"]),
     ([{"name": "db", "value": "x"}], [f"{SECRETS_KEY}[0].value is not a known field: expected name, keys or valueFrom"]),
     (
         [{"name": "db"}, {"name": "db"}],
@@ -331,12 +380,10 @@ BAD_LISTS = [
         [f"{SECRETS_KEY}[1].name = 'db-password': expected a name whose files (db-password) and their environment variables no other secret uses; db-password clashes with {SECRETS_KEY}[0] (db)"],
     ),
     (
-        [{"name": "db", "keys": ["api_key"]}, {"name": "db-api", "keys": ["key"]}],
-        [f"{SECRETS_KEY}[1].name = 'db-api': expected a name whose files (db-api, db-api-key) and their environment variables no other secret uses; db-api-key clashes with {SECRETS_KEY}[0] (db)"],
-    ),
-    (
-        [{"name": "testing"}],
-        [f"{SECRETS_KEY}[0].name = 'testing': expected a name whose environment variables do not start with TEST: the demo server prints every such variable to its log, and TESTING would carry the secret there when syncSecret is on"],
+        # Both generate a value named secretstore-x-value-value: two resources with one URN,
+        # though their files (x-value-value and x-value) differ.
+        [{"name": "x", "keys": ["value-value"]}, {"name": "x-value"}],
+        [f"{SECRETS_KEY}[1].name = 'x-value': expected a name and keys whose Pulumi resource names no other secret uses; secretstore-x-value-value is also {SECRETS_KEY}[0] (x)'s"],
     ),
     (
         [{"name": "db", "valueFrom": "dbCredentials"}],
@@ -344,7 +391,7 @@ BAD_LISTS = [
     ),
     (
         [{"name": "db", "valueFrom": "cloud"}],
-        [f"{SECRETS_KEY}[0].valueFrom = 'cloud': expected the name of a key of this project, such as dbCredentials, set with `pulumi config set --secret`, and not one of the project's own settings"],
+        [f"{SECRETS_KEY}[0].valueFrom = 'cloud': expected the name of a key of this project set with `pulumi config set --secret`, not one of the project's own settings"],
     ),
 ]
 
@@ -352,9 +399,56 @@ BAD_LISTS = [
 @pytest.mark.parametrize("listed, problems", BAD_LISTS, ids=[str(i) for i in range(len(BAD_LISTS))])
 def test_a_bad_secrets_list_is_one_clear_message_per_problem(listed, problems: list[str]):
     found = config_problems("aws-dev", set_={SECRETS_KEY: json.dumps(listed)})
-    assert len(found) == len(problems)
-    for problem, expected in zip(found, problems):
+    assert len(found) == len(problems), found
+    for problem, expected in zip(found, problems, strict=True):
         assert problem.startswith(expected), problem
+
+
+# With sync on, each mounted file is also an environment variable of the authorized pod.
+BAD_WITH_SYNC = [
+    (
+        [{"name": "db", "keys": ["api_key"]}, {"name": "db-api", "keys": ["key"]}],
+        f"{SECRETS_KEY}[1].name = 'db-api': expected a name whose files (db-api, db-api-key) and their environment variables no other secret uses; DB_API_KEY clashes with {SECRETS_KEY}[0] (db)",
+    ),
+    (
+        [{"name": "db", "keys": ["Password", "password"]}],
+        f"{SECRETS_KEY}[0].name = 'db': expected keys whose environment variables differ in more than case and '-' or '_'; two of them would be DB_PASSWORD (syncSecret is on)",
+    ),
+    (
+        [{"name": "testing"}],
+        f"{SECRETS_KEY}[0].name = 'testing': expected a name whose environment variables do not start with TEST: the demo server prints every such variable to its log, and TESTING would carry the secret there (syncSecret is on)",
+    ),
+    (
+        [{"name": "port"}],
+        f"{SECRETS_KEY}[0].name = 'port': expected a name whose environment variables are not FILE or PORT, which hello-server reads itself; PORT would carry the secret there (syncSecret is on)",
+    ),
+    (
+        [{"name": "file"}],
+        f"{SECRETS_KEY}[0].name = 'file': expected a name whose environment variables are not FILE or PORT, which hello-server reads itself; FILE would carry the secret there (syncSecret is on)",
+    ),
+    (
+        [{"name": "1db"}],
+        f"{SECRETS_KEY}[0].name = '1db': expected a name whose environment variables start with a letter or '_', as the API server requires; 1DB would not (syncSecret is on)",
+    ),
+]
+
+
+@pytest.mark.parametrize("listed, problem", BAD_WITH_SYNC, ids=[str(i) for i in range(len(BAD_WITH_SYNC))])
+def test_names_whose_variables_collide_or_misbehave_are_refused_when_synced(listed, problem: str):
+    changes = {SECRETS_KEY: json.dumps(listed)}
+    assert config_problems("aws-dev", set_={**changes, f"{P}:syncSecret": "true"}) == [problem]
+    # Without sync there are no variables, so nothing collides.
+    run_program("aws-dev", set_=changes)
+
+
+def test_every_variable_the_program_sets_is_one_the_api_server_accepts():
+    listed = [{"name": "db", "keys": ["user-name", "pass_word", "_x"]}, {"name": "api-token"}]
+    run = _run("aws-dev", set_={SECRETS_KEY: json.dumps(listed), f"{P}:syncSecret": "true"})
+    names = [variable["name"] for variable in _env(run, "authorized")]
+    # IsEnvVarName, as Kubernetes 1.30 validates it (k8s.io/apimachinery validation.go).
+    assert all(re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name) for name in names), names
+    assert len(set(names)) == len(names)
+    assert names == ["FILE", "DB", "DB_USER_NAME", "DB_PASS_WORD", "DB__X", "API_TOKEN"]
 
 
 def test_a_value_source_in_plain_text_is_refused_without_echoing_it():

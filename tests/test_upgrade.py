@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.conftest import OidcIssuer
+from tests.harness import OidcIssuer
 from tests.upgrade import FIXTURES, SCENARIOS, scenario_run, upgrade_problems
 
 

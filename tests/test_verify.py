@@ -26,10 +26,10 @@ FAST = ["--interval", "0.05"]
 SECRET = b'{"username": "demo", "password": "s3cr3t"}'
 
 
-def _verify(cluster: Cluster, tmp_path: Path, *extra: str, cloud: str = "aws", timeout: str = "5") -> int:
+def _verify(cluster: Cluster, tmp_path: Path, *extra: str, identity: str = "irsa", timeout: str = "5") -> int:
     with serve(cluster) as url:
         path = write_kubeconfig(tmp_path, url)
-        return verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", cloud, "--timeout", timeout, *FAST, *extra])
+        return verify.main(["--kubeconfig", str(path), *NAMES, "--identity", identity, "--timeout", timeout, *FAST, *extra])
 
 
 def _lines(text: str) -> list[str]:
@@ -44,7 +44,7 @@ def test_a_healthy_aws_stack_passes_every_check(tmp_path, capsys):
         "PASS  authorized deployment hello-server-authorized is available",
         "PASS  /read on pod hello-server-authorized-6d5c8f7b9d-x2kqp returns the secret",
         "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t is not running",
-        "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws",
+        "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)",
     ]
     assert "An IAM role must be associated with service account default" in out
     assert "42 bytes, JSON with keys username, password" in out
@@ -61,16 +61,16 @@ def test_the_secret_value_is_not_printed_unless_asked(tmp_path, capsys):
 
 
 def test_a_healthy_azure_stack_passes_with_the_newer_aadsts_code(tmp_path, capsys):
-    assert _verify(Cluster.healthy(denial=AZURE_DENIAL), tmp_path, cloud="azure") == 0
+    assert _verify(Cluster.healthy(denial=AZURE_DENIAL), tmp_path, identity="application") == 0
     out = capsys.readouterr().out
-    assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by azure" in out
+    assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (application)" in out
     assert "AADSTS700213" in out
 
 
 def test_the_aws_denial_does_not_pass_for_azure(tmp_path, capsys):
-    assert _verify(Cluster.healthy(), tmp_path, "--timeout", "0.3", cloud="azure") == 1
+    assert _verify(Cluster.healthy(), tmp_path, "--timeout", "0.3", identity="application") == 1
     out = capsys.readouterr().out
-    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by azure" in out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (application)" in out
     assert "FailedMount for another reason: " in out and "An IAM role must be associated" in out
 
 
@@ -119,7 +119,7 @@ def test_an_unauthorized_pod_failing_for_another_reason_is_named(tmp_path, capsy
     assert _verify(cluster, tmp_path) == 1
     out = capsys.readouterr().out
     assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t is not running" in out
-    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in out
     assert "the pod got past its mount and failed for another reason: ImagePullBackOff" in out
 
 
@@ -133,7 +133,7 @@ def test_a_mount_failing_for_another_reason_is_named_after_the_wait(tmp_path, ca
     cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", missing_provider)]
     assert _verify(cluster, tmp_path, timeout="0.4") == 1
     captured = capsys.readouterr()
-    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in captured.out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in captured.out
     assert "timed out after" in captured.out
     assert 'FailedMount for another reason: ' in captured.out and 'provider not found: provider "aws"' in captured.out
     assert "waiting for the unauthorized pod's FailedMount" in captured.err
@@ -163,7 +163,7 @@ def test_an_unreachable_api_server_is_a_clear_error(tmp_path, capsys):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     path = write_kubeconfig(tmp_path, f"http://127.0.0.1:{port}")
-    code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws", "--timeout", "2"])
+    code = verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa", "--timeout", "2"])
     captured = capsys.readouterr()
     assert code == 1
     assert captured.err.startswith(f"error: cannot reach the Kubernetes API server at http://127.0.0.1:{port}")
@@ -184,7 +184,7 @@ def test_an_api_server_that_stays_unwell_fails_the_check_with_the_reason(tmp_pat
     cluster.failures["events"] = [503]
     assert _verify(cluster, tmp_path, timeout="0.4") == 1
     captured = capsys.readouterr()
-    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied by aws" in captured.out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in captured.out
     assert "timed out after" in captured.out and "the API server answered 503" in captured.out
     assert "Traceback" not in captured.err
 
@@ -208,7 +208,7 @@ def test_a_kubeconfig_whose_login_command_is_missing_is_a_clear_error(tmp_path, 
     path = tmp_path / "kubeconfig.yaml"
     path.write_text(yaml.safe_dump(document))
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws"]) == 1
+    assert verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa"]) == 1
     assert capsys.readouterr().err == (
         f"error: kubeconfig {path} logs in by running `aws`, which is not on PATH\n"
     )
@@ -233,7 +233,7 @@ def test_a_missing_deployment_is_a_clear_error(tmp_path, capsys):
 def test_refused_credentials_are_a_clear_error(tmp_path, capsys):
     with serve(Cluster.healthy()) as url:
         path = write_kubeconfig(tmp_path, url, token="wrong-token")
-        code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws", "--timeout", "2"])
+        code = verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa", "--timeout", "2"])
     assert code == 1
     assert "refused reading deployment hello-server-authorized: 401 Unauthorized" in capsys.readouterr().err
 
@@ -246,7 +246,7 @@ def test_a_missing_or_invalid_kubeconfig_is_a_clear_error(tmp_path, capsys, cont
     path = tmp_path / "kubeconfig.yaml"
     if content is not None:
         path.write_text(content)
-    code = verify.main(["--kubeconfig", str(path), *NAMES, "--cloud", "aws"])
+    code = verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith(f"error: kubeconfig {path} {message}")
@@ -268,10 +268,18 @@ def _fake_pulumi(directory: Path, outputs: dict, exit_code: int = 0) -> Path:
     return bin_dir
 
 
-def test_everything_can_come_from_the_stack_outputs(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "axes",
+    [
+        {"cloud": "azure", "store": "keyVault", "identity": "application"},
+        # A stack deployed before `identity` was an output: its cloud's default identity.
+        {"cloud": "azure"},
+    ],
+)
+def test_everything_can_come_from_the_stack_outputs(axes, tmp_path, capsys, monkeypatch):
     with serve(Cluster.healthy(denial=AZURE_DENIAL)) as url:
         outputs = {
-            "cloud": "azure",
+            **axes,
             "kubeConfig": kubeconfig(url),
             "namespace": "default",
             "authorizedDeployment": "hello-server-authorized",
@@ -279,7 +287,7 @@ def test_everything_can_come_from_the_stack_outputs(tmp_path, capsys, monkeypatc
         }
         monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, outputs)}{os.pathsep}{os.environ['PATH']}")
         assert verify.main(["--stack", "azure-dev", "--timeout", "5", *FAST]) == 0
-    assert "azure stack, namespace default" in capsys.readouterr().out
+    assert "identity application, namespace default" in capsys.readouterr().out
     assert (tmp_path / "pulumi-calls").read_text() == "stack output --json --show-secrets --stack azure-dev\n"
 
 
@@ -300,7 +308,7 @@ def test_the_module_runs_as_a_command(tmp_path):
         path = write_kubeconfig(tmp_path, url)
         result = subprocess.run(
             [sys.executable, "-m", "infra.verify", "--kubeconfig", str(path), *NAMES,
-             "--cloud", "aws", "--timeout", "5", *FAST],
+             "--identity", "irsa", "--timeout", "5", *FAST],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )
     assert result.returncode == 0, result.stderr

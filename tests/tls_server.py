@@ -7,10 +7,10 @@ import ipaddress
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,10 +41,10 @@ class Issued:
     def sha1(self) -> str:
         return self.cert.fingerprint(hashes.SHA1()).hex()
 
-    def issue_ca(self, name: str) -> "Issued":
+    def issue_ca(self, name: str) -> Issued:
         return _issue(name, issuer=self, ca=True)
 
-    def issue_server(self, host: str) -> "Issued":
+    def issue_server(self, host: str) -> Issued:
         return _issue(host, issuer=self, ca=False)
 
 
@@ -52,12 +52,12 @@ def new_root(name: str = "Test Root CA") -> Issued:
     return _issue(name, issuer=None, ca=True)
 
 
-def _issue(name: str, issuer: Optional[Issued], ca: bool) -> Issued:
+def _issue(name: str, issuer: Issued | None, ca: bool) -> Issued:
     """A certificate that follows the web PKI profile that `cryptography` verifies against."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     signer_key = issuer.key if issuer else key
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)

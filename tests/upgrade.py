@@ -15,13 +15,10 @@ deletion. Do not re-record these files to make that test pass; they are the base
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests import harness
-from tests.harness import ProgramRun, run_program
-from tests.tls_server import issuer, make_chain
+from tests.harness import ProgramRun, loopback_issuer, run_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upgrade"
 P = "secretstore-csi"
@@ -95,19 +92,13 @@ def scenario_run(name: str) -> ProgramRun:
 
 
 def record() -> None:
-    import os
-
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as directory:
-        chain = make_chain(Path(directory))
-        os.environ["SSL_CERT_FILE"] = str(chain.root_bundle)
-        with issuer(Path(directory), chain) as url:
-            harness.ISSUER_URL = url
-            for name in SCENARIOS:
-                resources = snapshot(scenario_run(name), url, chain.intermediate.sha1)
-                path = FIXTURES / f"{name}.json"
-                path.write_text(json.dumps(resources, indent=1, sort_keys=True) + "\n")
-                print(f"{path}: {len(resources)} resources")
+    with loopback_issuer() as issuer:
+        for name in SCENARIOS:
+            resources = snapshot(scenario_run(name), issuer.url, issuer.chain.intermediate.sha1)
+            path = FIXTURES / f"{name}.json"
+            path.write_text(json.dumps(resources, indent=1, sort_keys=True) + "\n")
+            print(f"{path}: {len(resources)} resources")
 
 
 if __name__ == "__main__":

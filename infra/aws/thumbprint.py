@@ -14,7 +14,7 @@ import select
 import socket
 import ssl
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -30,7 +30,7 @@ class ThumbprintError(Exception):
 def issuer_ca_thumbprint(
     issuer_url: str,
     *,
-    cafile: Optional[str] = None,
+    cafile: str | None = None,
     timeout: float = 10.0,
     attempts: int = 1,
     retry_delay: float = 5.0,
@@ -62,7 +62,7 @@ def issuer_ca_thumbprint(
             f"root {chain[-1].subject.rfc4514_string()}"
         )
     top_intermediate = chain[-2]
-    return top_intermediate.fingerprint(hashes.SHA1()).hex()  # noqa: S324 - IAM's format
+    return top_intermediate.fingerprint(hashes.SHA1()).hex()
 
 
 def _host_and_port(issuer_url: str) -> tuple[str, int]:
@@ -72,7 +72,7 @@ def _host_and_port(issuer_url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 443
 
 
-def _load_roots(cafile: Optional[str]) -> Store:
+def _load_roots(cafile: str | None) -> Store:
     """The trusted roots: `cafile`, else the system bundle (SSL_CERT_FILE wins), else the
     certificates Python's default context loads (the Windows store, for one)."""
     path = cafile or ssl.get_default_verify_paths().cafile
@@ -131,6 +131,7 @@ def _verify(
 ) -> list[x509.Certificate]:
     """The verified chain, leaf to trusted root, or a ThumbprintError that says what is wrong."""
     leaf, intermediates = presented[0], presented[1:]
+    subject: x509.IPAddress | x509.DNSName
     try:
         subject = x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:

@@ -1,66 +1,21 @@
-"""The AWS stack, as `pulumi up -s aws-dev` would build it: EKS, Secrets Manager and IRSA."""
+"""Secrets Manager: the stack's secrets, read access to exactly them, and the provider that
+mounts them."""
 
 from __future__ import annotations
 
 import json
 
+import parliament
 import yaml
 
-from tests.conftest import OidcIssuer
-from tests.harness import ACCOUNT, ProgramRun, run_program, unsecret
+from tests.harness import ACCOUNT, ProgramRun, config_problems, run_program, unsecret
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
-
-
-def test_the_cluster_is_eks_with_api_authentication_and_the_configured_nodes(aws_dev: ProgramRun):
-    cluster = aws_dev.one("eks:index:Cluster")
-    assert cluster.inputs["version"] == "1.35"
-    assert cluster.inputs["authenticationMode"] == "API"
-    assert cluster.inputs["instanceType"] == "t3.medium"
-    assert (cluster.inputs["minSize"], cluster.inputs["desiredCapacity"], cluster.inputs["maxSize"]) == (1, 2, 3)
-    # The OIDC provider is the program's own, below; pulumi-eks must not make a second one.
-    assert cluster.inputs["createOidcProvider"] is False
-
-
-def test_the_oidc_provider_trusts_the_issuer_with_the_thumbprint_of_its_intermediate_ca(
-    aws_dev: ProgramRun, oidc_issuer: OidcIssuer
-):
-    provider = aws_dev.one(OIDC_PROVIDER)
-    assert provider.inputs["url"] == oidc_issuer.url
-    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-    assert provider.inputs["thumbprintLists"] == [oidc_issuer.chain.intermediate.sha1]
-
-
-def test_the_role_trusts_exactly_the_test_service_account_through_the_oidc_provider(
-    aws_dev: ProgramRun, oidc_issuer: OidcIssuer
-):
-    role = aws_dev.one(ROLE)
-    provider = aws_dev.one(OIDC_PROVIDER)
-    issuer = oidc_issuer.url.removeprefix("https://")
-    assert json.loads(role.inputs["assumeRolePolicy"]) == {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider.outputs["arn"]},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:sub": "system:serviceaccount:default:test",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            }
-        ],
-    }
-    # The trust policy references the provider resource, so Pulumi creates the provider first.
-    assert aws_dev.depends_on(role, provider)
 
 
 def test_the_policy_allows_reading_only_the_stack_secret(aws_dev: ProgramRun):
@@ -80,12 +35,6 @@ def test_the_policy_allows_reading_only_the_stack_secret(aws_dev: ProgramRun):
     assert attachment.inputs["policyArn"] == policy.outputs["arn"]
     assert attachment.inputs["role"] == aws_dev.one(ROLE).outputs["name"]
 
-
-def test_no_iam_document_has_a_wildcard(aws_dev: ProgramRun):
-    documents = [aws_dev.one(ROLE).inputs["assumeRolePolicy"], aws_dev.one(POLICY).inputs["policy"]]
-    assert all(document and "*" not in document for document in documents)
-
-
 def test_the_secret_holds_username_and_a_generated_password_and_stays_secret(aws_dev: ProgramRun):
     secret = aws_dev.one(SECRET)
     assert secret.inputs["recoveryWindowInDays"] == 0
@@ -98,7 +47,6 @@ def test_the_secret_holds_username_and_a_generated_password_and_stays_secret(aws
     assert password.inputs["length"] == 32
     assert json.loads(document) == {"username": "demo", "password": password.outputs["result"]}
 
-
 def test_a_password_from_secret_config_is_used_instead_of_a_generated_one():
     run = run_program(
         "aws-dev",
@@ -110,7 +58,6 @@ def test_a_password_from_secret_config_is_used_instead_of_a_generated_one():
     assert json.loads(document) == {"username": "app", "password": "from-config-s3cr3t"}
     assert run.of_type("random:index/randomPassword:RandomPassword") == []
     assert run.one(SECRET).inputs["name"] == "team/app-db"
-
 
 def test_the_secret_provider_class_names_the_secret_by_arn_in_the_cluster_region(aws_dev: ProgramRun):
     spc = aws_dev.one(SPC)
@@ -133,25 +80,14 @@ def test_the_secret_provider_class_names_the_secret_by_arn_in_the_cluster_region
     ]
     assert secret.outputs["arn"].startswith(f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret:")
 
-
-def test_the_test_service_account_carries_the_role_arn(aws_dev: ProgramRun):
-    account = aws_dev.one("kubernetes:core/v1:ServiceAccount")
-    assert account.inputs["metadata"]["name"] == "test"
-    assert account.inputs["metadata"]["annotations"] == {
-        "eks.amazonaws.com/role-arn": aws_dev.one(ROLE).outputs["arn"]
-    }
-
-
 def test_the_authorized_pod_waits_for_the_policy_to_be_attached(aws_dev: ProgramRun):
     authorized = aws_dev.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")
     assert aws_dev.depends_on(authorized, aws_dev.one(ATTACHMENT))
-
 
 def test_the_provider_chart_is_told_the_region(aws_dev: ProgramRun):
     release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-provider")
     assert release.inputs["chart"] == "secrets-store-csi-driver-provider-aws"
     assert release.inputs["values"]["awsRegion"] == "eu-central-1"
-
 
 def test_the_driver_requests_the_tokens_the_aws_provider_exchanges(aws_dev: ProgramRun):
     release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
@@ -161,23 +97,70 @@ def test_the_driver_requests_the_tokens_the_aws_provider_exchanges(aws_dev: Prog
     ]
 
 
-def test_the_stack_exports_what_the_readme_checks_need(aws_dev: ProgramRun):
-    exports = {name: export.value for name, export in aws_dev.exports.items()}
-    assert exports["cloud"] == "aws"
-    assert exports["region"] == "eu-central-1"
-    assert exports["clusterName"] == "secretstore-cluster-eksCluster-5e6f7a8"
-    assert exports["secretArn"] == aws_dev.one(SECRET).outputs["arn"]
-    assert exports["secretReaderRoleArn"] == aws_dev.one(ROLE).outputs["arn"]
-    assert exports["oidcProviderArn"] == aws_dev.one(OIDC_PROVIDER).outputs["arn"]
-    assert exports["namespace"] == "default"
-    assert exports["serviceAccount"] == "test"
-    assert exports["secretProviderClass"] == "aws-secret-provider"
-    assert exports["authorizedDeployment"] == "hello-server-authorized"
-    assert exports["unauthorizedDeployment"] == "hello-server-unauthorized"
+# IAM's limits: a managed policy holds 6,144 characters, a role 10 managed policies.
+
+P = "secretstore-csi"
 
 
-def test_the_kubeconfig_output_is_the_clusters_and_secret(aws_dev: ProgramRun):
-    kubeconfig = aws_dev.exports["kubeConfig"]
-    assert kubeconfig.secret
-    assert kubeconfig.value == aws_dev.one("eks:index:Cluster").outputs["kubeconfigJson"]
-    assert json.loads(kubeconfig.value)["users"][0]["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+def _long_names(count: int) -> str:
+    return json.dumps([{"name": f"s{i:03d}-" + "x" * 58} for i in range(count)])
+
+
+def test_the_read_policy_passes_parliament(aws_dev: ProgramRun):
+    document = aws_dev.one(POLICY).inputs["policy"]
+    assert parliament.analyze_policy_string(document).findings == []
+
+
+def test_parliament_would_catch_a_misspelled_action_and_a_wildcard():
+    broken = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValu"], "Resource": "*"}],
+        }
+    )
+    issues = {finding.issue for finding in parliament.analyze_policy_string(broken).findings}
+    assert "UNKNOWN_ACTION" in issues
+
+
+def test_secrets_that_do_not_fit_one_policy_are_split_across_several_that_each_fit():
+    run = run_program("aws-dev", set_={f"{P}:secrets": _long_names(120)})
+    arns = sorted(secret.outputs["arn"] for secret in run.of_type(SECRET))
+    policies = run.of_type(POLICY)
+    # The first keeps the name a single policy has always had.
+    assert len(policies) > 1
+    assert [p.name for p in policies] == ["secretstore-read-secret"] + [
+        f"secretstore-read-secret-{n}" for n in range(2, len(policies) + 1)
+    ]
+    listed = []
+    for policy in policies:
+        document = policy.inputs["policy"]
+        # IAM counts the characters of the document without its white space.
+        assert len(json.dumps(json.loads(document), separators=(",", ":"))) <= 6144
+        assert parliament.analyze_policy_string(document).findings == []
+        (statement,) = json.loads(document)["Statement"]
+        listed += statement["Resource"]
+    assert sorted(listed) == arns and len(arns) == 120
+    role = run.one(ROLE).outputs["name"]
+    attachments = {a.name: a.inputs for a in run.of_type(ATTACHMENT)}
+    assert attachments == {
+        p.name: {"role": role, "policyArn": p.outputs["arn"]} for p in policies
+    }
+    authorized = run.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")
+    assert all(run.depends_on(authorized, a) for a in run.of_type(ATTACHMENT))
+
+
+def test_more_secrets_than_ten_policies_can_hold_are_refused_naming_the_limit():
+    (problem,) = config_problems("aws-dev", set_={f"{P}:secrets": _long_names(600)})
+    assert problem.startswith(
+        f"{P}:secrets: expected secrets whose ARNs fit in 10 IAM policies of 6144 characters each "
+        "(IAM's limits for one role); these need 1"
+    ), problem
+
+
+def test_a_secret_name_for_the_default_secret_is_its_name_in_the_store():
+    run = run_program("aws-dev", set_={f"{P}:secretName": "team/app-db"})
+    assert run.one(SECRET).inputs["name"] == "team/app-db"
+    (problem,) = config_problems(
+        "aws-dev", set_={f"{P}:secretName": "team/app-db", f"{P}:secrets": json.dumps([{"name": "db"}])}
+    )
+    assert problem.startswith(f"{P}:secretName configures the default demo secret, which {P}:secrets replaces")

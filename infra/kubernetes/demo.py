@@ -1,17 +1,14 @@
-"""The cloud-independent Kubernetes layer: the driver, the cloud's provider and the demo.
-
-Everything here reaches the cluster through the kubeconfig in a `SecretStoreTarget`; no
-cloud SDK is imported. The demo is the article's: the same hello-server twice, once as the
-trusted service account (it serves the secret on /read) and once as `default` (its CSI
-mount is refused, so the pod stays in ContainerCreating).
-"""
+"""The article's demo: the same hello-server twice, once as the trusted service account (it
+serves the secret on /read) and once as `default` (its CSI mount is refused, so the pod stays
+in ContainerCreating), with the namespace, ServiceAccount and SecretProviderClass they use."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
 from pulumi_kubernetes.core.v1 import (
     CapabilitiesArgs,
@@ -34,64 +31,30 @@ from pulumi_kubernetes.core.v1 import (
     VolumeArgs,
     VolumeMountArgs,
 )
-from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
-from infra import charts
-from infra.charts import HelmChart
-from infra.config import DriverSettings, Workload, env_var_name
-from infra.seam import SecretStoreTarget
+from infra import demo_app
+from infra.kubernetes.csi_driver import CsiDriver
+from infra.model import DriverSettings, Workload, env_var_name
+from infra.seam import DEMO_TYPE, IdentityBinding, KubernetesCluster, StoreBinding
 
-SYSTEM_NAMESPACE = "kube-system"
 CSI_DRIVER = "secrets-store.csi.k8s.io"
-MOUNT_PATH = "/mnt/secrets-store"
-VOLUME = "secrets-store-inline"
-SYNCED_SECRET = "secretstore-synced"
-AUTHORIZED = "hello-server-authorized"
-UNAUTHORIZED = "hello-server-unauthorized"
-# The hello-server image is built by ko on Chainguard's static base, which runs as this user.
-DEMO_UID = 65532
-DEMO_PORT = 8080
 
 
-def driver_values(target: SecretStoreTarget, driver: DriverSettings) -> dict[str, Any]:
-    """Values for the shared driver release."""
-    values: dict[str, Any] = {
-        # Since the provider charts stopped minting tokens, the driver must request a token
-        # for each audience its provider exchanges; without them every mount fails.
-        "tokenRequests": [{"audience": audience} for audience in target.token_audiences],
-        # Installs the RBAC that lets the driver write the synced Kubernetes Secret.
-        "syncSecret": {"enabled": driver.sync_secret},
-        "enableSecretRotation": driver.rotation_poll_interval is not None,
-    }
-    if driver.rotation_poll_interval is not None:
-        values["rotationPollInterval"] = driver.rotation_poll_interval
-    return values
-
-
-def secret_provider_class_spec(target: SecretStoreTarget, driver: DriverSettings) -> dict[str, Any]:
-    spec: dict[str, Any] = {"provider": target.provider, "parameters": dict(target.parameters)}
+def secret_provider_class_spec(
+    store: StoreBinding, identity: IdentityBinding, driver: DriverSettings
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"provider": store.provider, "parameters": {**store.parameters, **identity.parameters}}
     if driver.sync_secret:
         # The driver creates this Secret while a pod mounts the volume, and deletes it after.
         spec["secretObjects"] = [
             {
-                "secretName": SYNCED_SECRET,
+                "secretName": demo_app.SYNCED_SECRET,
                 "type": "Opaque",
-                "data": [{"objectName": file, "key": file} for file in target.mounted_files],
+                "data": [{"objectName": file, "key": file} for file in store.mounted_files],
             }
         ]
     return spec
-
-
-def provider_values(target: SecretStoreTarget) -> dict[str, Any]:
-    """Values for the cloud's provider release."""
-    # Each provider chart bundles the driver as a subchart. It is installed once, as its
-    # own release; a second copy collides on the CSIDriver, ServiceAccount and ClusterRoles.
-    return {**target.provider_chart_values, "secrets-store-csi-driver": {"install": False}}
-
-
-def secret_provider_class_name(target: SecretStoreTarget) -> str:
-    return f"{target.provider}-secret-provider"
 
 
 def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -99,32 +62,16 @@ def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulu
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(dependencies)))
 
 
-def _release(
-    name: str,
-    chart: HelmChart,
-    values: Mapping[str, Any],
-    opts: pulumi.ResourceOptions,
-) -> Release:
-    return Release(
-        name,
-        name=chart.name,
-        chart=chart.name,
-        version=chart.version,
-        repository_opts=RepositoryOptsArgs(repo=chart.repo),
-        namespace=SYSTEM_NAMESPACE,
-        values=values,
-        opts=opts,
-    )
-
-
 def demo_deployment_args(
     name: str,
-    workload: Workload,
+    namespace: str,
+    image: str,
     service_account: str,
     secret_provider_class: str,
     served_file: str,
     synced_files: Sequence[str] = (),
-    annotations: Optional[Mapping[str, str]] = None,
+    annotations: Mapping[str, str] | None = None,
+    pod_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The arguments of one hello-server Deployment that mounts the secret store volume.
 
@@ -133,22 +80,22 @@ def demo_deployment_args(
     "restricted" profile.
     """
     labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
-    env = [EnvVarArgs(name="FILE", value=f"{MOUNT_PATH}/{served_file}")]
+    env = [EnvVarArgs(name=demo_app.SERVED_FILE_VARIABLE, value=f"{demo_app.MOUNT_PATH}/{served_file}")]
     env += [
         EnvVarArgs(
             name=env_var_name(file),
             value_from=EnvVarSourceArgs(
-                secret_key_ref=SecretKeySelectorArgs(name=SYNCED_SECRET, key=file)
+                secret_key_ref=SecretKeySelectorArgs(name=demo_app.SYNCED_SECRET, key=file)
             ),
         )
         for file in synced_files
     ]
     container = ContainerArgs(
         name="hello-server",
-        image=workload.image,
-        ports=[ContainerPortArgs(name="http", container_port=DEMO_PORT)],
+        image=image,
+        ports=[ContainerPortArgs(name="http", container_port=demo_app.PORT)],
         env=env,
-        volume_mounts=[VolumeMountArgs(name=VOLUME, mount_path=MOUNT_PATH, read_only=True)],
+        volume_mounts=[VolumeMountArgs(name=demo_app.VOLUME, mount_path=demo_app.MOUNT_PATH, read_only=True)],
         readiness_probe=ProbeArgs(http_get=HTTPGetActionArgs(path="/", port="http")),
         resources=ResourceRequirementsArgs(
             requests={"cpu": "10m", "memory": "32Mi"},
@@ -166,14 +113,14 @@ def demo_deployment_args(
         automount_service_account_token=False,
         security_context=PodSecurityContextArgs(
             run_as_non_root=True,
-            run_as_user=DEMO_UID,
-            run_as_group=DEMO_UID,
+            run_as_user=demo_app.UID,
+            run_as_group=demo_app.UID,
             seccomp_profile=SeccompProfileArgs(type="RuntimeDefault"),
         ),
         containers=[container],
         volumes=[
             VolumeArgs(
-                name=VOLUME,
+                name=demo_app.VOLUME,
                 csi=CSIVolumeSourceArgs(
                     driver=CSI_DRIVER,
                     read_only=True,
@@ -183,23 +130,21 @@ def demo_deployment_args(
         ],
     )
     return dict(
-        metadata=ObjectMetaArgs(
-            name=name, namespace=workload.namespace, labels=labels, annotations=annotations
-        ),
+        metadata=ObjectMetaArgs(name=name, namespace=namespace, labels=labels, annotations=annotations),
         spec=DeploymentSpecArgs(
             replicas=1,
             selector=LabelSelectorArgs(match_labels=labels),
-            template=PodTemplateSpecArgs(metadata=ObjectMetaArgs(labels=labels), spec=pod),
+            template=PodTemplateSpecArgs(metadata=ObjectMetaArgs(labels={**labels, **(pod_labels or {})}), spec=pod),
         ),
     )
 
 
 class SecretStoreDemo(pulumi.ComponentResource):
-    """The Secrets Store CSI driver, the cloud's provider, and the article's two demo pods."""
+    """The namespace, the trusted ServiceAccount, the SecretProviderClass and the two pods."""
 
     namespace: pulumi.Output[str]
     service_account: pulumi.Output[str]
-    synced_secret: Optional[pulumi.Output[str]]
+    synced_secret: pulumi.Output[str] | None
     secret_provider_class: pulumi.Output[str]
     authorized_deployment: pulumi.Output[str]
     unauthorized_deployment: pulumi.Output[str]
@@ -207,27 +152,17 @@ class SecretStoreDemo(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        target: SecretStoreTarget,
+        cluster: KubernetesCluster,
         workload: Workload,
+        image: str,
+        store: StoreBinding,
+        identity: IdentityBinding,
+        csi: CsiDriver,
         driver: DriverSettings,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("secretstore-csi:kubernetes:SecretStoreDemo", name, None, opts)
-        provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=target.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
-        )
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
-
-        driver_release = _release(
-            f"{name}-driver", charts.DRIVER, driver_values(target, driver), on_cluster
-        )
-        provider_release = _release(
-            f"{name}-provider",
-            target.provider_chart,
-            provider_values(target),
-            _after(on_cluster, driver_release),
-        )
-        releases: Sequence[pulumi.Resource] = [driver_release, provider_release]
+        super().__init__(DEMO_TYPE, name, None, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
 
         namespace_ready: list[pulumi.Resource] = []
         if workload.namespace != "default":
@@ -252,50 +187,55 @@ class SecretStoreDemo(pulumi.ComponentResource):
             metadata=ObjectMetaArgs(
                 name=workload.service_account,
                 namespace=workload.namespace,
-                annotations=dict(target.service_account_annotations) or None,
+                annotations=dict(identity.service_account_annotations) or None,
             ),
             automount_service_account_token=False,
             opts=in_namespace,
         )
 
-        spc_name = secret_provider_class_name(target)
+        spc_name = f"{store.provider}-secret-provider"
         # The SecretProviderClass CRD comes with the driver chart.
-        secret_provider_class = k8s.apiextensions.CustomResource(
+        secret_provider_class = CustomResource(
             f"{name}-secret-provider-class",
             api_version="secrets-store.csi.x-k8s.io/v1",
             kind="SecretProviderClass",
             metadata=ObjectMetaArgs(name=spc_name, namespace=workload.namespace),
-            spec=secret_provider_class_spec(target, driver),
-            opts=_after(in_namespace, *releases),
+            spec=secret_provider_class_spec(store, identity, driver),
+            opts=_after(in_namespace, csi.driver_release),
         )
 
-        # Depending on the releases also makes destroy delete the pods before the driver;
-        # pods whose CSI driver is gone hang in Terminating.
-        before_pods = [*releases, secret_provider_class, service_account]
+        # Depending on the releases also makes destroy delete the pods before the driver and
+        # the provider; pods whose CSI driver is gone hang in Terminating.
+        before_pods = [*csi.releases, secret_provider_class, service_account]
+        served = store.mounted_files[0]
         authorized = Deployment(
             f"{name}-authorized",
             **demo_deployment_args(
-                AUTHORIZED,
-                workload,
+                demo_app.AUTHORIZED,
+                workload.namespace,
+                image,
                 workload.service_account,
                 spc_name,
-                target.mounted_files[0],
-                synced_files=target.mounted_files if driver.sync_secret else (),
+                served,
+                synced_files=store.mounted_files if driver.sync_secret else (),
+                pod_labels=identity.pod_labels,
             ),
-            opts=_after(in_namespace, *before_pods, *target.identity_ready),
+            opts=_after(in_namespace, *before_pods, *identity.ready, *store.ready),
         )
         # Pulumi waits for a Deployment to become available; this one never can, by design.
         unauthorized = Deployment(
             f"{name}-unauthorized",
             **demo_deployment_args(
-                UNAUTHORIZED,
-                workload,
+                demo_app.UNAUTHORIZED,
+                workload.namespace,
+                image,
                 "default",
                 spc_name,
-                target.mounted_files[0],
+                served,
                 # No synced env: its mount must fail for the reason the demo shows, not for
                 # a missing Secret.
                 annotations={"pulumi.com/skipAwait": "true"},
+                pod_labels=identity.pod_labels,
             ),
             opts=_after(in_namespace, *before_pods),
         )
@@ -306,7 +246,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
         self.authorized_deployment = authorized.metadata.name
         self.unauthorized_deployment = unauthorized.metadata.name
         self.synced_secret = (
-            secret_provider_class.urn.apply(lambda _: SYNCED_SECRET) if driver.sync_secret else None
+            secret_provider_class.urn.apply(lambda _: demo_app.SYNCED_SECRET) if driver.sync_secret else None
         )
         self.register_outputs(
             {

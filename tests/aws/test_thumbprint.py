@@ -3,7 +3,8 @@
 import time
 
 import pytest
-from infra.thumbprint import ThumbprintError, issuer_ca_thumbprint
+
+from infra.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
 from tests.tls_server import closed_port, issuer, make_chain, new_root, silent_server, tls_server
 
 
@@ -43,24 +44,21 @@ def test_the_system_bundle_is_taken_from_ssl_cert_file(tmp_path, chain, monkeypa
 
 
 def test_a_server_that_sends_no_chain_is_a_clear_error(tmp_path, chain):
-    with issuer(tmp_path, chain, send_intermediate=False) as url:
-        with pytest.raises(ThumbprintError, match="presented only its own certificate and no CA chain"):
-            issuer_ca_thumbprint(url, cafile=str(chain.root_bundle))
+    with issuer(tmp_path, chain, send_intermediate=False) as url, pytest.raises(ThumbprintError, match="presented only its own certificate and no CA chain"):
+        issuer_ca_thumbprint(url, cafile=str(chain.root_bundle))
 
 
 def test_a_chain_from_an_untrusted_root_is_refused(tmp_path, chain):
     stranger = tmp_path / "other-root.pem"
     stranger.write_bytes(new_root("Some Other Root").pem)
-    with issuer(tmp_path, chain) as url:
-        with pytest.raises(ThumbprintError, match="does not verify against the trusted roots"):
-            issuer_ca_thumbprint(url, cafile=str(stranger))
+    with issuer(tmp_path, chain) as url, pytest.raises(ThumbprintError, match="does not verify against the trusted roots"):
+        issuer_ca_thumbprint(url, cafile=str(stranger))
 
 
 def test_a_certificate_for_another_host_is_refused(tmp_path, chain):
     leaf = chain.intermediate.issue_server("oidc.example.com")
-    with tls_server(tmp_path, leaf.key_pem, [leaf.pem, chain.intermediate.pem]) as port:
-        with pytest.raises(ThumbprintError, match="does not verify"):
-            issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(chain.root_bundle))
+    with tls_server(tmp_path, leaf.key_pem, [leaf.pem, chain.intermediate.pem]) as port, pytest.raises(ThumbprintError, match="does not verify"):
+        issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(chain.root_bundle))
 
 
 def test_an_unreachable_issuer_is_a_clear_error_after_the_retries(chain):
@@ -106,9 +104,8 @@ def test_a_leaf_signed_directly_by_the_root_has_no_intermediate_to_trust(tmp_pat
     leaf = root.issue_server("127.0.0.1")
     bundle = tmp_path / "root.pem"
     bundle.write_bytes(root.pem)
-    with tls_server(tmp_path, leaf.key_pem, [leaf.pem]) as port:
-        with pytest.raises(ThumbprintError, match="has no intermediate CA"):
-            issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(bundle))
+    with tls_server(tmp_path, leaf.key_pem, [leaf.pem]) as port, pytest.raises(ThumbprintError, match="has no intermediate CA"):
+        issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(bundle))
 
 
 def test_without_a_bundle_file_the_default_context_roots_are_used(tmp_path, chain, monkeypatch):

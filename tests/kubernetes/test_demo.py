@@ -1,12 +1,13 @@
-"""The shared Kubernetes layer, checked against Kubernetes, the CRD and the pinned charts.
+"""The demo: the namespace, the trusted ServiceAccount, the SecretProviderClass and the two
+hello-server deployments, checked against Kubernetes' schemas, the upstream CRD and the Pod
+Security Standard.
 
-Every test runs against each stack's real program run, so the layer is checked as each cloud
-uses it.
+Every test runs against the real program for every registered cluster source x store x
+identity mode, so the layer is checked as each of them uses it.
 """
 
 from __future__ import annotations
 
-import ast
 import copy
 from typing import Any
 
@@ -15,25 +16,18 @@ import kubernetes_validate
 import pytest
 
 from tests import pod_security
-from tests.authorities import (
-    KUBERNETES_VERSION,
-    chart_defaults,
-    release_value_problems,
-    spc_schema,
-    value_problems,
-)
-from tests.harness import ROOT, ProgramRun, run_program
+from tests.authorities import KUBERNETES_VERSION, spc_schema
+from tests.harness import ProgramRun, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-CLOUD_SDKS = {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}
 
 
-@pytest.fixture(params=["aws_dev", "azure_dev"])
-def run(request: pytest.FixtureRequest) -> ProgramRun:
-    return request.getfixturevalue(request.param)
+@pytest.fixture
+def run(combination_run: ProgramRun) -> ProgramRun:
+    return combination_run
 
 
 def _deployment(run: ProgramRun, instance: str) -> dict[str, Any]:
@@ -141,59 +135,10 @@ def test_the_demo_containers_are_hardened_beyond_the_profile(run: ProgramRun):
         assert pod["automountServiceAccountToken"] is False
 
 
-def test_the_releases_are_pinned_and_installed_in_kube_system(run: ProgramRun):
-    from infra import charts
-
-    driver = run.one(RELEASE, "secretstore-demo-driver").inputs
-    provider = run.one(RELEASE, "secretstore-demo-provider").inputs
-    assert (driver["chart"], driver["version"], driver["repositoryOpts"]["repo"]) == (
-        "secrets-store-csi-driver",
-        "1.6.0",
-        "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
-    )
-    pinned = {chart.name: chart.version for chart in vars(charts).values() if isinstance(chart, charts.HelmChart)}
-    assert provider["version"] == pinned[provider["chart"]]
-    assert driver["namespace"] == provider["namespace"] == "kube-system"
-
-
-def test_the_provider_release_does_not_install_its_bundled_driver(run: ProgramRun):
-    provider = run.one(RELEASE, "secretstore-demo-provider").inputs
-    assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
-
-
-def test_every_helm_value_is_a_key_of_the_pinned_chart_version(run: ProgramRun):
-    assert release_value_problems(run) == {
-        "secretstore-demo-driver": [],
-        "secretstore-demo-provider": [],
-    }
-
-
-def test_the_values_check_would_catch_a_misplaced_key(run: ProgramRun):
-    release = run.one(RELEASE, "secretstore-demo-driver").inputs
-    wrong = {
-        "secrets-store-csi-driver": {"enableSecretRotation": True},
-        "syncSecret": True,
-        "tokenRequests": {"audience": "sts.amazonaws.com"},
-        "linux": {"crds": {"enabled": False, "enable": True}},
-    }
-    assert value_problems(wrong, chart_defaults(release)) == [
-        "secrets-store-csi-driver: not a value of the chart",
-        "syncSecret: the chart has dict here, not bool",
-        "tokenRequests: the chart has list here, not dict",
-        "linux.crds.enable: not a value of the chart",
-    ]
-
-
-def test_the_secret_provider_class_comes_after_both_releases(run: ProgramRun):
-    spc = run.one(SPC)
-    for name in ("secretstore-demo-driver", "secretstore-demo-provider"):
-        assert run.depends_on(spc, run.one(RELEASE, name)), name
-    assert run.depends_on(run.one(RELEASE, "secretstore-demo-provider"), run.one(RELEASE, "secretstore-demo-driver"))
-
-
 def test_the_deployments_come_after_the_class_the_account_and_the_releases(run: ProgramRun):
     # Destroy runs in reverse, so the pods also go before the driver they mount through.
     before = [run.one(SPC), run.one(SERVICE_ACCOUNT), *run.of_type(RELEASE)]
+    assert len(before) == 4
     for instance in ("authorized", "unauthorized"):
         deployment = run.one(DEPLOYMENT, f"secretstore-demo-{instance}")
         for dependency in before:
@@ -228,16 +173,3 @@ def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_p
 def test_the_default_namespace_is_used_and_not_created(run: ProgramRun):
     assert run.of_type("kubernetes:core/v1:Namespace") == []
     assert {r.inputs["metadata"]["namespace"] for r in run.of_type(DEPLOYMENT)} == {"default"}
-
-
-@pytest.mark.parametrize("module", ["infra/workload.py", "infra/seam.py", "infra/charts.py", "infra/config.py"])
-def test_the_shared_layer_imports_no_cloud_sdk(module: str):
-    tree = ast.parse((ROOT / module).read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported, module
-    assert not imported & CLOUD_SDKS

@@ -1,0 +1,1 @@
+"""AWS: an EKS cluster, Secrets Manager, and IAM Roles for Service Accounts."""

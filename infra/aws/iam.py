@@ -1,0 +1,97 @@
+"""The IAM documents that give one service account read access to the stack's secrets.
+
+Plain JSON, no SDK, so that the config check and the program use the same sizes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+STS_AUDIENCE = "sts.amazonaws.com"
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+
+# IAM quotas (docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a managed
+# policy holds at most 6,144 characters, white space not counted, and a role has at most 10
+# managed policies attached unless the account raised that quota.
+POLICY_MAX_CHARACTERS = 6144
+ATTACHED_POLICIES_MAX = 10
+
+# The longest partition (aws-us-gov), a 12-digit account, Pulumi's autoname suffix ("-" and
+# 7 characters) and the suffix Secrets Manager adds to every ARN ("-" and 6 characters).
+_LONGEST_PARTITION = "aws-us-gov"
+_ACCOUNT = "123456789012"
+_AUTONAME_SUFFIX = "-abcdefg"
+_ARN_SUFFIX = "-AbCdEf"
+
+
+def irsa_trust_policy(provider_arn: str, issuer: str, subject: str) -> str:
+    """Only tokens for `subject`, minted for STS by the cluster's issuer, may assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{issuer}:sub": subject,
+                            f"{issuer}:aud": STS_AUDIENCE,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def read_secrets_policy(secret_arns: Sequence[str]) -> str:
+    """Read access to exactly these secrets, and nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(SECRET_READ_ACTIONS), "Resource": list(secret_arns)}],
+        }
+    )
+
+
+def policy_characters(document: str) -> int:
+    """The size IAM counts: the document without white space outside its strings."""
+    return len(json.dumps(json.loads(document), separators=(",", ":")))
+
+
+def longest_secret_arn(region: str, resource_name: str, store_name: str | None) -> str:
+    """An ARN as long as the one Secrets Manager can give this secret, or longer."""
+    name = store_name if store_name is not None else resource_name + _AUTONAME_SUFFIX
+    return f"arn:{_LONGEST_PARTITION}:secretsmanager:{region}:{_ACCOUNT}:secret:{name}{_ARN_SUFFIX}"
+
+
+def read_policy_groups(longest_arns: Sequence[str]) -> list[list[int]]:
+    """The secrets (by index, in order) that each read policy lists, so that every policy fits
+    POLICY_MAX_CHARACTERS however long the real ARNs turn out; one group while they fit."""
+    groups: list[list[int]] = []
+    for index, arn in enumerate(longest_arns):
+        if groups and policy_characters(
+            read_secrets_policy([longest_arns[i] for i in groups[-1]] + [arn])
+        ) <= POLICY_MAX_CHARACTERS:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+def read_policies_problem(longest_arns: Sequence[str]) -> str | None:
+    """Why the secrets cannot be granted in policies a role can hold, or None."""
+    for arn in longest_arns:
+        if policy_characters(read_secrets_policy([arn])) > POLICY_MAX_CHARACTERS:
+            return f"a secret name too long for an IAM policy of {POLICY_MAX_CHARACTERS} characters"
+    groups = read_policy_groups(longest_arns)
+    if len(groups) > ATTACHED_POLICIES_MAX:
+        return (
+            f"expected secrets whose ARNs fit in {ATTACHED_POLICIES_MAX} IAM policies of "
+            f"{POLICY_MAX_CHARACTERS} characters each (IAM's limits for one role); these need "
+            f"{len(groups)}: use fewer secrets or shorter names"
+        )
+    return None

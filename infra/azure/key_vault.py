@@ -1,0 +1,142 @@
+"""Key Vault: a vault of the stack's own holding the workload's secrets, and an access policy
+that lets the identity's principal `get` them and nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+import yaml
+from pulumi_azure_native import authorization, keyvault
+
+from infra import PREFIX, registry
+from infra.azure.cluster import AksCluster
+from infra.azure.settings import KeyVaultSettings
+from infra.model import Workload
+from infra.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, StoreBinding
+from infra.secret_values import secret_value
+from infra.settings import StackConfig
+
+READ_ONLY = ["get"]
+# A generated vault name is this prefix and a random suffix: 12 + 8 characters, within the
+# 24 that Key Vault allows. Pulumi's own autonaming would append to the whole logical name
+# and can overflow it.
+VAULT_NAME_PREFIX = "secretstore-"
+VAULT_SUFFIX_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class VaultReader:
+    """The principal an Azure identity mode hands the store: an Entra object to grant to."""
+
+    object_id: pulumi.Output[str]
+
+
+def key_vault_objects(objects: list[dict[str, str]]) -> str:
+    """The SecretProviderClass `objects` parameter in the Azure provider's `array:` format.
+
+    Each entry is itself a YAML document, written as a block string.
+    """
+    lines = ["array:"]
+    for entry in objects:
+        lines.append("  - |")
+        lines += [f"    {line}" for line in yaml.safe_dump(entry, sort_keys=False).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+class KeyVaultStore(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        settings: KeyVaultSettings,
+        cluster: AksCluster,
+        workload: Workload,
+        reader: VaultReader,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("secretstore-csi:azure:KeyVaultStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOptions(parent=self))
+        self.tenant_id = client.tenant_id
+
+        if settings.key_vault_name:
+            vault_name: pulumi.Input[str] = settings.key_vault_name
+        else:
+            suffix = random.RandomString(
+                f"{name}-vault-suffix", length=VAULT_SUFFIX_LENGTH, upper=False, special=False, opts=child
+            )
+            vault_name = pulumi.Output.concat(VAULT_NAME_PREFIX, suffix.result)
+        self.vault = keyvault.Vault(
+            f"{name}-vault",
+            resource_group_name=cluster.resource_group.name,
+            vault_name=vault_name,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                # Access policies, not Azure RBAC: with RBAC on, they would be ignored.
+                enable_rbac_authorization=False,
+                access_policies=[
+                    keyvault.AccessPolicyEntryArgs(
+                        tenant_id=client.tenant_id,
+                        object_id=reader.object_id,
+                        permissions=keyvault.PermissionsArgs(secrets=READ_ONLY, keys=READ_ONLY, certificates=READ_ONLY),
+                    )
+                ],
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=settings.key_vault_soft_delete_retention_days,
+                # Key Vault refuses `false` here: purge protection can only be left unset or on.
+                enable_purge_protection=True if settings.key_vault_purge_protection else None,
+            ),
+            opts=child,
+        )
+        # The vault belongs to this stack and holds only these secrets, so the access policy's
+        # `get` reaches exactly them.
+        self.secrets = [
+            keyvault.Secret(
+                spec.resource_name,
+                resource_group_name=cluster.resource_group.name,
+                vault_name=self.vault.name,
+                secret_name=spec.name,
+                # secret_value() is a secret Output, so the value is encrypted in the state.
+                properties=keyvault.SecretPropertiesArgs(value=secret_value(spec, parent=self)),
+                opts=child,
+            )
+            for spec in workload.secrets
+        ]
+        self.register_outputs({"vault_name": self.vault.name})
+
+
+def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
+    if not isinstance(cluster, AksCluster):
+        raise TypeError("Key Vault is built next to an AKS cluster, in its resource group")
+    if not isinstance(identity.reader, VaultReader):
+        raise TypeError("Key Vault grants read access to an Entra principal")
+    store = KeyVaultStore(PREFIX, stack.of(KeyVaultSettings), cluster, workload, identity.reader)
+    entry = registry.STORES["keyVault"]
+    return StoreBinding(
+        provider=entry.provider,
+        chart=entry.chart,
+        chart_values={},
+        token_audiences=entry.token_audiences,
+        parameters={
+            "usePodIdentity": "false",
+            "keyvaultName": store.vault.name,
+            "tenantID": store.tenant_id,
+            # Key Vault has no JSON-key selection: each secret is mounted whole.
+            "objects": key_vault_objects(
+                [
+                    {"objectName": spec.name, "objectType": "secret", "objectAlias": spec.name}
+                    for spec in workload.secrets
+                ]
+            ),
+        },
+        mounted_files=[spec.name for spec in workload.secrets],
+        ready=[store.vault, *store.secrets],
+        outputs={
+            "keyVaultName": store.vault.name,
+            "keyVaultSecretName": store.secrets[0].name,
+            "keyVaultSecretNames": [secret.name for secret in store.secrets],
+            "tenantId": store.tenant_id,
+        },
+    )

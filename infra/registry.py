@@ -1,0 +1,174 @@
+"""Every cluster source, secret store and identity mode the program has, and how they combine.
+
+A stack is one of each. Per entry this module says what config it reads (a settings model),
+what the Kubernetes layer installs for it (chart, SecretProviderClass provider, token
+audiences), what the unauthorized pod's refusal says (for `infra.verify`), and which function
+builds it. The builders are imported only when a stack uses them, so an AWS stack never
+imports the Azure SDK; importing this module imports no cloud SDK.
+
+Adding a cluster source, store or identity mode: a package or module with its settings
+model and its `build` function, and one entry below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra import charts
+from infra.aws.settings import AwsClusterSettings, IrsaSettings, SecretsManagerSettings
+from infra.azure.settings import ApplicationSettings, AzureClusterSettings, KeyVaultSettings
+from infra.charts import HelmChart
+from infra.settings import SettingsModel
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A function named by module and attribute, imported when it is first called for."""
+
+    module: str
+    function: str = "build"
+
+    def load(self) -> Callable[..., Any]:
+        builder: Callable[..., Any] = getattr(importlib.import_module(self.module), self.function)
+        return builder
+
+
+@dataclass(frozen=True)
+class ClusterSource:
+    name: str
+    title: str
+    settings: type[SettingsModel]
+    default_store: str
+    build: Builder
+    """build(stack: StackConfig) -> seam.Cluster"""
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    name: str
+    title: str
+    settings: type[SettingsModel]
+    provider: str
+    """The SecretProviderClass `spec.provider`: the name the store's CSI provider registers."""
+    chart: HelmChart | None
+    """The provider's Helm chart, installed next to the shared driver release."""
+    token_audiences: tuple[str, ...]
+    """The service-account tokens the driver must request for this provider."""
+    max_secret_bytes: int
+    """The largest value the store accepts for one secret."""
+    clusters: tuple[str, ...]
+    default_identity: str
+    build: Builder
+    """build(stack, cluster, workload, identity: IdentityBinding) -> seam.StoreBinding"""
+
+
+@dataclass(frozen=True)
+class IdentityMode:
+    name: str
+    title: str
+    settings: type[SettingsModel]
+    store: str
+    clusters: tuple[str, ...]
+    denials: tuple[str, ...]
+    """Text in the unauthorized pod's FailedMount event that shows the store refused it."""
+    build: Builder
+    """build(stack, cluster, workload) -> seam.IdentityBinding"""
+
+
+CLUSTERS: dict[str, ClusterSource] = {
+    entry.name: entry
+    for entry in (
+        ClusterSource(
+            name="aws",
+            title="an EKS cluster",
+            settings=AwsClusterSettings,
+            default_store="secretsManager",
+            build=Builder("infra.aws.cluster"),
+        ),
+        ClusterSource(
+            name="azure",
+            title="an AKS cluster with an OIDC issuer",
+            settings=AzureClusterSettings,
+            default_store="keyVault",
+            build=Builder("infra.azure.cluster"),
+        ),
+    )
+}
+
+STORES: dict[str, SecretStore] = {
+    entry.name: entry
+    for entry in (
+        SecretStore(
+            name="secretsManager",
+            title="AWS Secrets Manager",
+            settings=SecretsManagerSettings,
+            provider="aws",
+            chart=charts.AWS_PROVIDER,
+            # The provider exchanges the first for IRSA and the second for EKS Pod Identity;
+            # the driver requests both, as the provider chart's default does.
+            token_audiences=("sts.amazonaws.com", "pods.eks.amazonaws.com"),
+            # SecretString: at most 65,536 bytes (Secrets Manager quotas).
+            max_secret_bytes=65_536,
+            clusters=("aws",),
+            default_identity="irsa",
+            build=Builder("infra.aws.secrets_manager"),
+        ),
+        SecretStore(
+            name="keyVault",
+            title="Azure Key Vault",
+            settings=KeyVaultSettings,
+            provider="azure",
+            chart=charts.AZURE_PROVIDER,
+            token_audiences=("api://AzureADTokenExchange",),
+            # "a maximum size of 25k bytes each" (About Azure Key Vault secrets).
+            max_secret_bytes=25_000,
+            clusters=("azure",),
+            default_identity="application",
+            build=Builder("infra.azure.key_vault"),
+        ),
+    )
+}
+
+IDENTITIES: dict[str, IdentityMode] = {
+    entry.name: entry
+    for entry in (
+        IdentityMode(
+            name="irsa",
+            title="IAM Roles for Service Accounts",
+            settings=IrsaSettings,
+            store="secretsManager",
+            clusters=("aws",),
+            denials=("An IAM role must be associated with service account",),
+            build=Builder("infra.aws.irsa"),
+        ),
+        IdentityMode(
+            name="application",
+            title="an Entra application with a federated credential",
+            settings=ApplicationSettings,
+            store="keyVault",
+            clusters=("azure",),
+            # Newer Entra responses say AADSTS700213 for the same missing federated credential.
+            denials=("AADSTS70021", "AADSTS700213"),
+            build=Builder("infra.azure.application"),
+        ),
+    )
+}
+
+
+def combinations() -> list[tuple[str, str, str]]:
+    """Every registered (cluster source, store, identity mode)."""
+    return [
+        (cluster, identity.store, identity.name)
+        for identity in IDENTITIES.values()
+        for cluster in CLUSTERS
+        if cluster in identity.clusters and cluster in STORES[identity.store].clusters
+    ]
+
+
+def default_combination(cluster: str) -> tuple[str, str, str]:
+    """The store a cluster source uses by default, and that store's default identity mode."""
+    store = CLUSTERS[cluster].default_store
+    return cluster, store, STORES[store].default_identity

@@ -1,0 +1,31 @@
+"""The values that go into a store, the same for every store.
+
+A secret is a JSON document of its keys, or a single value. Each value comes from secret
+config, or is generated once (a RandomPassword kept in the stack's state). Every value is a
+secret Output from the start.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from infra.model import GENERATED_LENGTH, SINGLE_VALUE, StoreSecret, secret_document
+from infra.seam import MOVED_FROM_STACK
+
+
+def secret_value(secret: StoreSecret, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The secret's value: its JSON document, or its single value; generated parts are
+    children of `parent`, the store that holds them."""
+    parts: dict[str, pulumi.Input[str]] = {}
+    for key in secret.keys or (SINGLE_VALUE,):
+        given = secret.given.get(key)
+        parts[key] = given if given is not None else random.RandomPassword(
+            secret.generated_value_name(key),
+            length=GENERATED_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=parent, aliases=MOVED_FROM_STACK),
+        ).result
+    if not secret.keys:
+        return pulumi.Output.secret(parts[SINGLE_VALUE])
+    return pulumi.Output.secret(pulumi.Output.all(**parts).apply(secret_document))

@@ -1,0 +1,171 @@
+"""The registry: every cluster source x store x identity mode it lists runs, today's stack
+files keep their meaning, and nothing outside it and the cloud packages knows the list."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import registry
+from tests.harness import ROOT, ProgramRun, config_problems, run_program
+
+P = "secretstore-csi"
+
+
+def test_every_registered_combination_runs_and_says_what_it_is(combination_run: ProgramRun):
+    exports = {name: export.value for name, export in combination_run.exports.items()}
+    assert (exports["cloud"], exports["store"], exports["identity"]) in registry.combinations()
+    assert exports["kubeConfig"] and exports["authorizedDeployment"] == "hello-server-authorized"
+    spc = combination_run.one("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+    assert spc.inputs["spec"]["provider"] == registry.STORES[exports["store"]].provider
+
+
+@pytest.mark.parametrize(
+    "stack, combination",
+    [("aws-dev", ("aws", "secretsManager", "irsa")), ("azure-dev", ("azure", "keyVault", "application"))],
+)
+def test_todays_stack_files_keep_their_meaning(stack: str, combination: tuple[str, str, str]):
+    exports = run_program(stack).exports
+    assert (exports["cloud"].value, exports["store"].value, exports["identity"].value) == combination
+
+
+def test_every_builder_can_be_imported():
+    entries = [*registry.CLUSTERS.values(), *registry.STORES.values(), *registry.IDENTITIES.values()]
+    assert len(entries) >= 6
+    for entry in entries:
+        assert callable(entry.build.load()), entry.name
+
+
+def test_a_combination_that_is_not_registered_lists_the_ones_that_are():
+    (problem,) = config_problems("aws-dev", set_={f"{P}:store": "keyVault"})
+    assert problem == (
+        f"{P}:cloud = 'aws', {P}:store = 'keyVault', {P}:identity = 'application': not a registered "
+        "combination; expected one of: cloud aws, store secretsManager, identity irsa; "
+        "cloud azure, store keyVault, identity application"
+    )
+
+
+def test_an_unknown_store_or_identity_names_the_ones_there_are():
+    assert config_problems("aws-dev", set_={f"{P}:store": "vault", f"{P}:identity": "magic"}) == [
+        f"{P}:store = 'vault': expected one of: secretsManager, keyVault",
+        f"{P}:identity = 'magic': expected one of: irsa, application",
+    ]
+
+
+_IMPORTED_SDKS = """
+import json, sys
+from tests.harness import attempt_program, loopback_issuer
+with loopback_issuer():
+    assert attempt_program(sys.argv[1]).error is None
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith("pulumi_")})))
+"""
+
+
+@pytest.mark.parametrize(
+    "stack, absent",
+    [("aws-dev", {"pulumi_azure_native", "pulumi_azuread"}), ("azure-dev", {"pulumi_aws", "pulumi_eks"})],
+)
+def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_SDKS, stack], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    imported = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "pulumi_kubernetes" in imported
+    assert not imported & absent, imported
+
+
+# Which modules may import what. The SDK-free modules are the registry, the settings and the
+# domain types; the shared Kubernetes layer adds pulumi and pulumi_kubernetes, nothing else.
+SDK_FREE = [
+    "infra/__init__.py", "infra/model.py", "infra/demo_app.py", "infra/charts.py", "infra/settings.py",
+    "infra/registry.py", "infra/aws/__init__.py", "infra/aws/settings.py", "infra/aws/iam.py",
+    "infra/azure/__init__.py", "infra/azure/settings.py",
+]
+SHARED_LAYER = ["infra/seam.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "infra/kubernetes").glob("*.py"))]
+CONFIG = ["infra/config.py"]
+
+
+def _module_name(path: str) -> str:
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _import_nodes(tree: ast.Module, on_import_only: bool) -> list[ast.AST]:
+    """Every import of `tree`; with `on_import_only`, those that importing the module runs:
+    at module level and outside `if TYPE_CHECKING:`, not inside functions."""
+    if not on_import_only:
+        return list(ast.walk(tree))
+    nodes: list[ast.AST] = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            continue
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            nodes.extend(ast.walk(node))
+    return nodes
+
+
+def imports_outside(
+    source: str, allowed_packages: set[str], allowed_modules: set[str], on_import_only: bool = False
+) -> list[str]:
+    """What `source` imports beyond the standard library, `allowed_packages` (third party)
+    and `allowed_modules` (the project's own)."""
+    found = []
+    for node in _import_nodes(ast.parse(source), on_import_only):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top == "__future__" or top in allowed_packages:
+                continue
+            if top == "infra":
+                parent = name.rsplit(".", 1)[0]
+                if name in allowed_modules or (name not in PROJECT_MODULES and parent in allowed_modules):
+                    continue  # an allowed module, or a name imported from one
+            found.append(name)
+    return found
+
+
+PROJECT_MODULES = {_module_name(str(p.relative_to(ROOT))) for p in (ROOT / "infra").rglob("*.py")}
+# (modules, third-party packages they may import, project modules they may import, whether
+# only what importing them runs counts). Checking aws:region reads pulumi-aws's list of
+# regions, but only on an AWS stack, when it is checked: importing the settings does not.
+RULES = [
+    (SDK_FREE, {"pydantic", "pydantic_core"}, {_module_name(m) for m in SDK_FREE}, True),
+    (SHARED_LAYER, {"pulumi", "pulumi_kubernetes"}, {_module_name(m) for m in SDK_FREE + SHARED_LAYER}, False),
+    (CONFIG, {"pulumi", "pydantic", "pydantic_core"}, {_module_name(m) for m in SDK_FREE}, False),
+]
+
+
+@pytest.mark.parametrize("module, packages, modules, on_import", [(m, *rule) for files, *rule in RULES for m in files])
+def test_a_shared_module_imports_only_what_it_may(module: str, packages: set[str], modules: set[str], on_import: bool):
+    source = (ROOT / module).read_text()
+    assert imports_outside(source, packages, modules, on_import) == []
+
+
+def test_the_import_check_would_catch_a_cloud_sdk_in_the_shared_layer():
+    source = (ROOT / "infra/kubernetes/demo.py").read_text()
+    shared = {_module_name(m) for m in SDK_FREE + SHARED_LAYER}
+    assert imports_outside("import pulumi_gcp\n" + source, {"pulumi", "pulumi_kubernetes"}, shared) == ["pulumi_gcp"]
+    assert imports_outside(
+        "from infra.aws.cluster import EksCluster\n" + source, {"pulumi", "pulumi_kubernetes"}, shared
+    ) == ["infra.aws.cluster", "infra.aws.cluster.EksCluster"]
+
+
+def _string_constants(path: Path) -> set[str]:
+    return {node.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def test_only_the_registry_and_the_cloud_packages_name_clouds_stores_and_identities():
+    names = {*registry.CLUSTERS, *registry.STORES, *registry.IDENTITIES}
+    outside = [ROOT / "__main__.py", *(ROOT / "infra").glob("*.py"), *(ROOT / "infra/kubernetes").glob("*.py")]
+    outside = [path for path in outside if path.name != "registry.py"]
+    assert len(outside) >= 8
+    for path in outside:
+        assert not _string_constants(path) & names, path
