@@ -76,12 +76,9 @@ class SecretsManagerSettings(SettingsModel):
                 f"{PROJECT}:secretName configures the default demo secret, which {PROJECT}:secrets "
                 "replaces: remove it, and give a listed secret its value with valueFrom"
             )
-        cluster = stack.cluster
-        region = getattr(cluster, "region", None)
-        if isinstance(region, str):
-            problem = iam.read_policies_problem(longest_arns(stack, self, region))
-            if problem:
-                problems.append(f"{PROJECT}:secrets: {problem}")
+        problem = iam.read_policies_problem(longest_arns(stack, self, stack.of(AwsClusterSettings).region))
+        if problem:
+            problems.append(f"{PROJECT}:secrets: {problem}")
         return problems
 
 
