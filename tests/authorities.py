@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +91,13 @@ def value_problems(values: Any, defaults: Any, path: str = "") -> list[str]:
     return problems
 
 
+def chart_directory(release: dict[str, Any]) -> Path:
+    """The vendored copy of the chart a recorded Helm release installs, at its version."""
+    return CHARTS / f"{release['chart']}-{release['version']}"
+
+
 def chart_defaults(release: dict[str, Any]) -> Any:
-    return yaml.safe_load((CHARTS / f"{release['chart']}-{release['version']}.yaml").read_text())
+    return yaml.safe_load((chart_directory(release) / "values.yaml").read_text())
 
 
 def release_value_problems(run: ProgramRun) -> dict[str, list[str]]:
@@ -96,3 +105,25 @@ def release_value_problems(run: ProgramRun) -> dict[str, list[str]]:
     releases = run.of_type(RELEASE)
     assert releases
     return {r.name: value_problems(r.inputs["values"], chart_defaults(r.inputs)) for r in releases}
+
+
+def helm() -> str:
+    """The pinned helm that ./tests/run.sh installs into the virtualenv."""
+    path = Path(sys.prefix) / "bin" / "helm"
+    assert path.is_file(), "no helm in the virtualenv: run ./tests/run.sh, or venv/bin/python -m tests.install_helm"
+    return str(path)
+
+
+def render(release: dict[str, Any], kubernetes_version: str, values: Any = None) -> list[dict[str, Any]]:
+    """The objects `helm install` would create for a recorded release (its CRDs and hooks
+    included), from the vendored chart and exactly the values the program passes."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(release["values"] if values is None else values, file)
+        file.flush()
+        result = subprocess.run(
+            [helm(), "template", release["name"], str(chart_directory(release)), "--namespace", release["namespace"],
+             "--values", file.name, "--kube-version", f"{kubernetes_version}.0", "--include-crds"],
+            capture_output=True, text=True, check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]

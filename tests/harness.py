@@ -22,6 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.proto import resource_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -392,6 +393,9 @@ def attempt_program(
     mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=ISSUER_URL)
     monitor = RecordingMonitor(mocks)
     mocks.monitor = monitor
+    # set_mocks keeps the root stack resource of an earlier run, and with it that run's
+    # exports; start each run with a stack of its own, as reset_options does.
+    pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, list(secrets or {}))
     run = ProgramRun(resources=monitor.registered, exports={})

@@ -19,6 +19,8 @@ if ! venv/bin/python -m uv --version 2>/dev/null | grep -q "uv $UV_VERSION"; the
 fi
 echo "==> installing requirements-dev.txt"
 venv/bin/python -m uv pip install --quiet --python venv/bin/python -r requirements-dev.txt
+# helm renders the pinned charts in the tests; pinned and checked by sha256, kept in the venv.
+venv/bin/python -m tests.install_helm
 
 echo "==> ruff"
 venv/bin/python -m ruff check .

@@ -169,3 +169,9 @@ def test_only_the_registry_and_the_cloud_packages_name_clouds_stores_and_identit
     assert len(outside) >= 8
     for path in outside:
         assert not _string_constants(path) & names, path
+
+
+def test_a_run_exports_only_its_own_outputs():
+    assert "region" in run_program("aws-dev").exports
+    exports = run_program("azure-dev").exports
+    assert "location" in exports and "region" not in exports
