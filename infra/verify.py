@@ -17,6 +17,7 @@ outputs, read with the Pulumi CLI. Exit code 0 when every check passes, 1 otherw
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import shutil
 import subprocess
@@ -24,19 +25,25 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import urllib3
-import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from infra import demo_app, registry
+from infra.kubeconfig import KubeconfigError, one_line, quiet_libraries
+from infra.kubeconfig import api_client as _api_client
 
 # Waiting reasons that mean the volume was mounted after all, so the denial is broken.
 STARTED_PAST_MOUNT = {"ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError", "CrashLoopBackOff"}
-REQUEST_TIMEOUT = 15
+REQUEST_TIMEOUT = 15.0
+# How long the unauthorized pod may fail its mount for a reason other than the store's
+# denial before verify says so: a provider that is still starting needs a moment, a
+# misconfiguration does not go away.
+GRACE = 60.0
+
+T = TypeVar("T")
 
 
 class VerifyError(Exception):
@@ -44,7 +51,7 @@ class VerifyError(Exception):
 
 
 class TransientError(VerifyError):
-    """An API error worth retrying while waiting: throttling, or the server briefly unwell."""
+    """Trouble worth waiting out: throttling, a server error, a dropped or slow connection."""
 
 
 @dataclass(frozen=True)
@@ -75,19 +82,34 @@ class Clock:
     sleep: Callable[[float], None] = time.sleep
 
 
-def _wait_for(
-    what: str,
-    probe: Callable[[], tuple[str, str]],
-    deadline: float,
-    interval: float,
-    progress: Progress,
-    clock: Clock,
-) -> tuple[bool, str]:
-    """Polls `probe` until it says "pass" or "fail", or the deadline passes.
+class Run:
+    """The whole run's time budget: every message counts from its start."""
 
-    `probe` returns (state, evidence) with state "pass", "fail" or "wait".
+    def __init__(self, timeout: float, clock: Clock, interval: float, progress: Progress) -> None:
+        self.clock, self.interval, self.progress = clock, interval, progress
+        self.started = clock.now()
+        self.deadline = self.started + timeout
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock.now() - self.started
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.deadline - self.clock.now())
+
+    def wait(self, what: str, evidence: str) -> None:
+        """Says what it waits for, then sleeps one interval (or what is left of the run)."""
+        self.progress(f"waiting for {what}: {one_line(evidence)} ({self.elapsed:.0f}s, {self.left:.0f}s left)")
+        self.clock.sleep(min(self.interval, self.left))
+
+
+def _wait_for(what: str, probe: Callable[[], tuple[str, str]], run: Run) -> tuple[bool, str]:
+    """Polls `probe` until it says "pass" or "fail", or the run's time is up.
+
+    `probe` returns (state, evidence) with state "pass", "fail" or "wait"; transient API
+    trouble counts as "wait".
     """
-    started = clock.now()
     while True:
         try:
             state, evidence = probe()
@@ -95,26 +117,62 @@ def _wait_for(
             state, evidence = "wait", str(error)
         if state != "wait":
             return state == "pass", evidence
-        now = clock.now()
-        if now >= deadline:
-            return False, f"timed out after {now - started:.0f}s; last seen: {evidence}"
-        progress(f"waiting for {what}: {evidence} ({now - started:.0f}s, {deadline - now:.0f}s left)")
-        clock.sleep(max(0.0, min(interval, deadline - now)))
+        if run.left <= 0:
+            return False, f"timed out after {run.elapsed:.0f}s; last seen: {evidence}"
+        run.wait(what, evidence)
+
+
+def _retry(what: str, call: Callable[[], T], run: Run) -> T:
+    """`call()`, again while the API server is briefly unwell and the run has time left."""
+    while True:
+        try:
+            return call()
+        except TransientError as error:
+            if run.left <= 0:
+                raise VerifyError(f"{error}; gave up after {run.elapsed:.0f}s") from None
+            run.wait(f"the API server ({what})", str(error))
+
+
+def _connection_trouble(error: Exception, timeout: float) -> tuple[str, bool] | None:
+    """What a failed connection was, in the user's terms, and whether it is worth waiting out;
+    None for a refused or unresolvable connection, which says the server is not there."""
+    reason = getattr(error, "reason", None) if isinstance(error, urllib3.exceptions.MaxRetryError) else error
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError too
+        return None
+    if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+        return f"the API server did not answer within {timeout:g}s", True
+    if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        return f"connecting to the API server took longer than {timeout:g}s", True
+    if isinstance(reason, urllib3.exceptions.ProtocolError):
+        cause = reason.args[1] if len(reason.args) > 1 else None
+        if isinstance(cause, ConnectionResetError):
+            return "the API server closed the connection (reset)", True
+        if isinstance(cause, (http.client.RemoteDisconnected, http.client.IncompleteRead)):
+            return "the API server closed the connection before it answered", True
+        return "the connection to the API server broke off", True
+    if isinstance(reason, urllib3.exceptions.SSLError):
+        return "the TLS handshake with the API server failed", False
+    return None
 
 
 class Cluster:
-    """The few reads the checks need, with API errors turned into VerifyError."""
+    """The few reads the checks need, with API and connection errors turned into VerifyError
+    (to stop) or TransientError (to wait out)."""
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, namespace: str, request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.namespace = namespace
         self.server = api.configuration.host
+        self.request_timeout = request_timeout
+        self.answered = False
+        """Whether the API server has answered once: a refused connection then is a restart."""
 
-    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+    def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
-            return call()
+            result = call()
         except ApiException as error:
+            self.answered = True
             if error.status in (401, 403):
                 raise VerifyError(
                     f"the API server at {self.server} refused {what}: {error.status} {error.reason}"
@@ -124,15 +182,25 @@ class Cluster:
             failure = TransientError if error.status in (0, 429) or error.status >= 500 else VerifyError
             raise failure(f"{what} failed: the API server answered {error.status} {error.reason}") from None
         except urllib3.exceptions.HTTPError as error:
-            reason = getattr(error, "reason", None) or error
-            raise VerifyError(f"cannot reach the Kubernetes API server at {self.server}: {reason}") from None
+            trouble = _connection_trouble(error, self.request_timeout)
+            if trouble is None and self.answered:
+                trouble = "the API server refused the connection", True
+            if trouble is None:
+                reason = getattr(error, "reason", None) or error
+                raise VerifyError(
+                    f"cannot reach the Kubernetes API server at {self.server}: {_reason(reason)}"
+                ) from None
+            text, transient = trouble
+            raise (TransientError if transient else VerifyError)(f"{what} failed: {text}") from None
+        self.answered = True
+        return result
 
     def deployment(self, name: str) -> Any:
         try:
             return self._call(
                 f"reading deployment {name}",
                 lambda: self.apps.read_namespaced_deployment(
-                    name, self.namespace, _request_timeout=REQUEST_TIMEOUT
+                    name, self.namespace, _request_timeout=self.request_timeout
                 ),
             )
         except ApiException:  # only 404 gets here
@@ -144,12 +212,13 @@ class Cluster:
     def pods(self, deployment: Any) -> list[Any]:
         labels = deployment.spec.selector.match_labels or {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-        return cast(list[Any], self._call(
+        pods = self._call(
             "listing pods",
             lambda: self.core.list_namespaced_pod(
-                self.namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT
+                self.namespace, label_selector=selector, _request_timeout=self.request_timeout
             ),
-        ).items)
+        )
+        return cast(list[Any], pods.items)
 
     def failed_mounts(self, pod: str) -> list[str]:
         events = self._call(
@@ -157,7 +226,7 @@ class Cluster:
             lambda: self.core.list_namespaced_event(
                 self.namespace,
                 field_selector=f"involvedObject.name={pod}",
-                _request_timeout=REQUEST_TIMEOUT,
+                _request_timeout=self.request_timeout,
             ),
         ).items
         return [event.message or "" for event in events if event.reason == "FailedMount"]
@@ -171,10 +240,20 @@ class Cluster:
                 self.namespace,
                 "read",
                 _preload_content=False,  # the raw bytes, not a decoded string
-                _request_timeout=REQUEST_TIMEOUT,
+                _request_timeout=self.request_timeout,
             ),
         )
         return cast(bytes, response.data)
+
+
+def _reason(reason: Any) -> str:
+    """A connection failure's cause without urllib3's object names."""
+    text = str(reason)
+    if "Connection refused" in text:
+        return "connection refused"
+    if isinstance(reason, urllib3.exceptions.NameResolutionError) or "Name or service not known" in text:
+        return "its host name does not resolve"
+    return one_line(text.split(": ", 1)[-1])
 
 
 def _pod_state(pod: Any) -> str:
@@ -209,6 +288,22 @@ def _describe_body(body: bytes, show: bool) -> str:
     return f"{len(body)} bytes, {shape} (value hidden; --show-secret prints it)"
 
 
+def _read_check(cluster: Cluster, pod: str, target: Target, run: Run, show_secret: bool) -> Check:
+    name = f"/read on pod {pod} returns the secret"
+    try:
+        body = _retry(f"GET /read on pod {pod}", lambda: cluster.read(pod), run)
+    except ApiException as error:
+        return Check(name, False, f"the pod proxy answered {error.status} {error.reason}")
+    except VerifyError as error:
+        return Check(name, False, str(error))
+    if not body:
+        return Check(name, False, "200 with an empty body: hello-server could not read the mounted file ($FILE)")
+    if target.expected is not None and body.rstrip(b"\r\n") != target.expected.rstrip(b"\r\n"):
+        return Check(name, False, f"the body differs from the expected value: {_describe_body(body, show_secret)}")
+    match = "equal to the expected value, " if target.expected is not None else ""
+    return Check(name, True, match + _describe_body(body, show_secret))
+
+
 def verify(
     api: client.ApiClient,
     target: Target,
@@ -218,13 +313,17 @@ def verify(
     progress: Progress = lambda message: None,
     show_secret: bool = False,
     clock: Clock | None = None,
+    grace: float = GRACE,
+    request_timeout: float = REQUEST_TIMEOUT,
 ) -> list[Check]:
-    """Runs the four checks within `timeout` seconds in all."""
-    clock = clock or Clock()
-    deadline = clock.now() + timeout
-    cluster = Cluster(api, target.namespace)
-    cluster.deployment(target.authorized)  # both must exist before anything is waited for
-    unauthorized = cluster.deployment(target.unauthorized)
+    """Runs the four checks within `timeout` seconds in all, waiting out transient trouble."""
+    run = Run(timeout, clock or Clock(), interval, progress)
+    cluster = Cluster(api, target.namespace, request_timeout)
+    # Both must exist before anything is waited for.
+    _retry(f"reading deployment {target.authorized}", lambda: cluster.deployment(target.authorized), run)
+    unauthorized = _retry(
+        f"reading deployment {target.unauthorized}", lambda: cluster.deployment(target.unauthorized), run
+    )
     checks: list[Check] = []
 
     ready_pods: list[Any] = []
@@ -241,38 +340,16 @@ def verify(
             evidence += f"; pod {pods[0].metadata.name}: {_pod_state(pods[0])}"
         return ("pass" if available >= 1 and ready_pods else "wait"), evidence
 
-    ok, evidence = _wait_for(
-        f"deployment {target.authorized} to become available",
-        authorized_available, deadline, interval, progress, clock,
-    )
+    ok, evidence = _wait_for(f"deployment {target.authorized} to become available", authorized_available, run)
     checks.append(Check(f"authorized deployment {target.authorized} is available", ok, evidence))
-
     if ok:
-        pod = ready_pods[0].metadata.name
-        try:
-            body = cluster.read(pod)
-        except (ApiException, TransientError) as error:
-            reason = f"{error.status} {error.reason}" if isinstance(error, ApiException) else error
-            checks.append(Check(f"/read on pod {pod} returns the secret", False,
-                                f"the pod proxy answered {reason}"))
-        else:
-            if not body:
-                passed, evidence = False, (
-                    "200 with an empty body: hello-server could not read the mounted file ($FILE)"
-                )
-            elif target.expected is not None and body.rstrip(b"\r\n") != target.expected.rstrip(b"\r\n"):
-                passed, evidence = False, (
-                    f"the body differs from the expected value: {_describe_body(body, show_secret)}"
-                )
-            else:
-                match = "equal to the expected value, " if target.expected is not None else ""
-                passed, evidence = True, match + _describe_body(body, show_secret)
-            checks.append(Check(f"/read on pod {pod} returns the secret", passed, evidence))
+        checks.append(_read_check(cluster, ready_pods[0].metadata.name, target, run, show_secret))
     else:
         checks.append(Check("/read returns the secret", False, "skipped: no available pod to ask"))
 
     markers = registry.IDENTITIES[target.identity].denials
     seen: dict[str, str] = {}
+    other_since: dict[str, float] = {}
 
     def unauthorized_denied() -> tuple[str, str]:
         pods = cluster.pods(unauthorized)
@@ -288,8 +365,7 @@ def verify(
             past_mount = [s.state.waiting.reason for s in statuses
                           if s.state and s.state.waiting and s.state.waiting.reason in STARTED_PAST_MOUNT]
             if past_mount:
-                seen["denial"] = (f"the pod got past its mount and failed for another reason: "
-                                  f"{past_mount[0]}")
+                seen["denial"] = f"the pod got past its mount and failed for another reason: {past_mount[0]}"
                 return "fail", seen["denial"]
             messages = cluster.failed_mounts(name)
             denials = [m for m in messages if any(marker in m for marker in markers)]
@@ -297,31 +373,36 @@ def verify(
                 seen["denial"] = f"FailedMount: {denials[-1]}"
                 return "pass", seen["denial"]
             if messages:
+                # A provider that is still starting fails mounts for a moment; a
+                # misconfiguration keeps failing them.
+                since = other_since.setdefault(name, run.clock.now())
+                lasted = run.clock.now() - since
                 seen["denial"] = f"FailedMount for another reason: {messages[-1]}"
+                if lasted >= grace:
+                    seen["denial"] = f"FailedMount for another reason, for {lasted:.0f}s: {messages[-1]}"
+                    return "fail", seen["denial"]
             else:
                 seen["denial"] = f"no FailedMount event yet ({seen['state']})"
         return "wait", seen["denial"]
 
-    ok, evidence = _wait_for(
-        f"the unauthorized pod's FailedMount ({' or '.join(markers)})",
-        unauthorized_denied, deadline, interval, progress, clock,
-    )
+    ok, evidence = _wait_for(f"the unauthorized pod's FailedMount ({' or '.join(markers)})", unauthorized_denied, run)
     pod = seen.get("pod", target.unauthorized)
     running = "is running" in seen.get("denial", "")
-    checks.append(Check(
-        f"unauthorized pod {pod} is not running",
-        "pod" in seen and not running,
-        seen.get("state", "no pod found"),
-    ))
+    checks.append(Check(f"unauthorized pod {pod} is not running", "pod" in seen and not running,
+                        seen.get("state", "no pod found")))
     checks.append(Check(f"unauthorized pod {pod} was denied ({target.identity})", ok, evidence))
     return checks
 
 
+EVIDENCE_INDENT = " " * 6
+
+
 def report(target: Target, checks: list[Check]) -> str:
+    """The PASS/FAIL report; evidence of several lines stays indented under its check."""
     lines = [f"secretstore-csi verify: identity {target.identity}, namespace {target.namespace}"]
     for check in checks:
         lines.append(f"{'PASS' if check.passed else 'FAIL'}  {check.name}")
-        lines.append(f"      {check.evidence}")
+        lines += [f"{EVIDENCE_INDENT}{line}" for line in check.evidence.splitlines() or [""]]
     passed = sum(check.passed for check in checks)
     lines.append(f"{passed} of {len(checks)} checks passed")
     return "\n".join(lines)
@@ -350,45 +431,14 @@ def stack_outputs(stack: str | None, show_secrets: bool) -> dict[str, Any]:
         raise VerifyError("`pulumi stack output --json` did not print JSON") from None
 
 
-def _exec_command(document: dict[str, Any]) -> str | None:
-    """The login command an exec-plugin kubeconfig runs for its current context, if any."""
-    contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
-    user = contexts.get(document.get("current-context"), {}).get("user")
-    for entry in document.get("users") or []:
-        if entry.get("name") == user:
-            return ((entry.get("user") or {}).get("exec") or {}).get("command")
-    return None
-
-
 def api_client(kubeconfig_path: str | None, kubeconfig_text: str | None) -> client.ApiClient:
-    where = kubeconfig_path or "the stack output kubeConfig"
-    if kubeconfig_path:
-        try:
-            with open(kubeconfig_path, encoding="utf-8") as file:
-                kubeconfig_text = file.read()
-        except FileNotFoundError:
-            raise VerifyError(f"kubeconfig {where} does not exist") from None
-        except OSError as error:
-            raise VerifyError(f"kubeconfig {where} cannot be read: {error}") from None
+    """An API client from the kubeconfig file, or else its text; VerifyError when unusable."""
     try:
-        document = yaml.safe_load(kubeconfig_text or "")
-    except yaml.YAMLError as error:
-        raise VerifyError(f"kubeconfig {where} is not valid: {error}") from None
-    if not isinstance(document, dict):
-        raise VerifyError(f"kubeconfig {where} is not valid: it is not a YAML or JSON document")
-    command = _exec_command(document)
-    if command and shutil.which(command) is None:
-        # The client would only log the failed login and then be refused with a 401.
-        raise VerifyError(f"kubeconfig {where} logs in by running `{command}`, which is not on PATH")
-    configuration = client.Configuration()
-    # Read by the connection pool when the client is made: fail fast on a dead server.
-    configuration.retries = 1
-    # The client's config loader has no annotations; this is what it returns.
-    new_client: Callable[..., client.ApiClient] = config.new_client_from_config_dict
-    try:
-        return new_client(document, client_configuration=configuration)
-    except (ConfigException, TypeError, KeyError, ValueError, AttributeError) as error:
-        raise VerifyError(f"kubeconfig {where} is not valid: {error}") from None
+        # One retry in the connection pool: a dead server is known in seconds, and verify
+        # itself waits out a briefly unwell one.
+        return _api_client(kubeconfig_path, kubeconfig_text, retries=1)
+    except KubeconfigError as error:
+        raise VerifyError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -406,6 +456,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait in all (default 600)")
     parser.add_argument("--interval", type=float, default=5, help="seconds between polls (default 5)")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=GRACE,
+        help=f"seconds the unauthorized pod may fail its mount for another reason before that fails "
+        f"the check (default {GRACE:g})",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=REQUEST_TIMEOUT,
+        help=f"seconds to wait for one answer of the API server (default {REQUEST_TIMEOUT:g})",
+    )
     parser.add_argument(
         "--expected-file",
         help="a file holding the value /read must return; - reads it from standard input",
@@ -454,18 +517,21 @@ def main(argv: list[str] | None = None) -> int:
         kubeconfig_text = outputs.get("kubeConfig") if not args.kubeconfig else None
         if not args.kubeconfig and not kubeconfig_text:
             raise VerifyError("the stack has no output kubeConfig; pass --kubeconfig")
-        api = api_client(args.kubeconfig, kubeconfig_text)
-        with api:
-            checks = verify(
-                api,
-                target,
-                timeout=args.timeout,
-                interval=args.interval,
-                progress=lambda message: print(message, file=sys.stderr, flush=True),
-                show_secret=args.show_secret,
-            )
+        with quiet_libraries():
+            api = api_client(args.kubeconfig, kubeconfig_text)
+            with api:
+                checks = verify(
+                    api,
+                    target,
+                    timeout=args.timeout,
+                    interval=args.interval,
+                    progress=lambda message: print(message, file=sys.stderr, flush=True),
+                    show_secret=args.show_secret,
+                    grace=args.grace,
+                    request_timeout=args.request_timeout,
+                )
     except VerifyError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error), limit=2000)}", file=sys.stderr)
         return 1
     print(report(target, checks))
     return 0 if all(check.passed for check in checks) else 1

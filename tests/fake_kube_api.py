@@ -8,7 +8,10 @@ writes, and records every request path.
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,9 +30,12 @@ AWS_DENIAL = (
     "err: rpc error: code = Unknown desc = eu-central-1: An IAM role must be associated with service "
     "account default (namespace: default)"
 )
+# As the kubelet reports it: Entra's reply starts on a line of its own.
 AZURE_DENIAL = (
     'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
     "failed to mount objects, error: failed to get keyvault client: failed to acquire token: "
+    "FromAssertion(): http call(https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token)(POST) "
+    "error: reply status code was 400:\n"
     '{"error":"invalid_request","error_description":"AADSTS700213: No matching federated identity '
     "record found for presented assertion subject 'system:serviceaccount:default:default'.\"}"
 )
@@ -102,8 +108,27 @@ class Cluster:
     """Statuses to answer instead, by the last part of the path ("events", "pods", ...), in
     turn; the last one stays. 200 answers as usual."""
 
+    drops: dict[str, int] = field(default_factory=dict)
+    """How many more requests to close without an answer, by the last part of the path."""
+
+    resets: dict[str, int] = field(default_factory=dict)
+    """How many more requests to answer with a TCP reset, by the last part of the path."""
+
+    delays: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds to wait before answering, in turn, by the last part of the path."""
+
     requests: list[str] = field(default_factory=list)
     _deployment_reads: int = 0
+
+    def trouble(self, path: str) -> tuple[str, float]:
+        """What to do to this request before answering: "drop", "reset", or wait some seconds."""
+        last = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+        for kind, pending in (("drop", self.drops), ("reset", self.resets)):
+            if pending.get(last, 0) > 0:
+                pending[last] -= 1
+                return kind, 0.0
+        delays = self.delays.get(last)
+        return "", delays.pop(0) if delays else 0.0
 
     @classmethod
     def healthy(cls, denial: str = AWS_DENIAL) -> Cluster:
@@ -170,6 +195,16 @@ def serve(cluster: Cluster) -> Iterator[str]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             cluster.requests.append(url.path)
+            trouble, delay = cluster.trouble(url.path)
+            if trouble == "drop":  # the client sees the connection closed with no answer
+                self.close_connection = True
+                return
+            if trouble == "reset":  # SO_LINGER 0: closing now sends a TCP RST, not a FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
+            time.sleep(delay)
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 self._send(401, _status(401, "Unauthorized"))
                 return
@@ -187,7 +222,7 @@ def serve(cluster: Cluster) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

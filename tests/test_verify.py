@@ -12,9 +12,11 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra import verify
 from tests.fake_kube_api import AZURE_DENIAL, Cluster, event, kubeconfig, pod, serve, write_kubeconfig
@@ -313,3 +315,176 @@ def test_the_module_runs_as_a_command(tmp_path):
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip().endswith("4 of 4 checks passed")
+
+
+# Transient trouble anywhere in the run is waited out, within --timeout
+
+
+def test_throttling_and_server_errors_at_the_first_read_are_waited_out(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.failures["hello-server-authorized"] = [503, 429, 200]
+    assert _verify(cluster, tmp_path) == 0
+    err = capsys.readouterr().err
+    assert "waiting for the API server (reading deployment hello-server-authorized): " in err
+    assert "the API server answered 503" in err and "the API server answered 429" in err
+
+
+def test_a_connection_closed_mid_run_is_waited_out_and_named_plainly(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    # The client retries once by itself; three drops in a row reach verify.
+    cluster.drops["events"] = 3
+    assert _verify(cluster, tmp_path) == 0
+    captured = capsys.readouterr()
+    assert "listing events failed: the API server closed the connection" in captured.err
+    assert "RemoteDisconnected" not in captured.err + captured.out
+    assert cluster.drops["events"] == 0
+
+
+def test_a_reset_connection_is_waited_out(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.resets["pods"] = 3
+    assert _verify(cluster, tmp_path) == 0
+    err = capsys.readouterr().err
+    assert "listing pods failed: the API server closed the connection" in err
+    assert "Error" not in err and "Traceback" not in err
+
+
+def test_a_slow_answer_is_waited_out(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.delays["read"] = [1.0, 1.0, 0.0]
+    assert _verify(cluster, tmp_path, "--request-timeout", "0.3") == 0
+    err = capsys.readouterr().err
+    assert "GET /read on pod hello-server-authorized-6d5c8f7b9d-x2kqp" in err
+    assert "the API server did not answer within 0.3s" in err
+
+
+def test_trouble_that_outlasts_the_timeout_ends_in_one_line(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.failures["hello-server-authorized"] = [503]
+    assert _verify(cluster, tmp_path, timeout="0.3") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("error: reading deployment hello-server-authorized failed: the API server answered 503")
+    assert err[-1].endswith("s") and "gave up after" in err[-1]
+
+
+def test_a_restarting_api_server_is_waited_out(tmp_path, capsys):
+    # Refused after it has answered once: a restart, not a wrong address.
+    cluster = Cluster.healthy()
+    with serve(cluster) as url:
+        path = write_kubeconfig(tmp_path, url)
+        api = verify.api_client(str(path), None)
+        checker = verify.Cluster(api, "default")
+        checker.deployment("hello-server-authorized")
+    with pytest.raises(verify.TransientError, match="the API server refused the connection"):
+        checker.deployment("hello-server-authorized")
+
+
+# A misconfiguration fails fast; time counts from the start
+
+
+def test_a_mount_failing_for_another_reason_fails_after_the_grace_period_not_the_timeout(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    missing_provider = (
+        'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+        'failed to mount secrets store objects for pod default/x, err: error connecting to provider "aws": '
+        'provider not found: provider "aws"'
+    )
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", missing_provider)]
+    started = time.monotonic()
+    assert _verify(cluster, tmp_path, "--grace", "0.3", timeout="60") == 1
+    assert time.monotonic() - started < 10
+    out = capsys.readouterr().out
+    assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in out
+    assert "FailedMount for another reason, for 0s: " in out and 'provider not found: provider "aws"' in out
+
+
+def test_waiting_times_count_from_the_start_of_the_run():
+    now = [0.0]
+    clock = verify.Clock(now=lambda: now[0], sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
+    cluster = Cluster.healthy()
+    cluster.available_after = 4
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "Scheduled", "assigned")]
+    messages: list[str] = []
+    with serve(cluster) as url, verify.api_client(None, kubeconfig(url)) as api:
+        target = verify.Target("default", "hello-server-authorized", "hello-server-unauthorized", "irsa")
+        verify.verify(api, target, timeout=30, interval=5, progress=messages.append, clock=clock)
+    authorized = [m for m in messages if m.startswith("waiting for deployment")]
+    denial = [m for m in messages if m.startswith("waiting for the unauthorized pod")]
+    assert authorized[0].endswith("(0s, 30s left)")
+    # The second wait goes on from where the first left off, in the same 30 seconds.
+    assert denial[0].endswith("(15s, 15s left)"), denial[0]
+    assert denial[-1].endswith("(25s, 5s left)"), denial[-1]
+
+
+# The report and the errors stay readable
+
+
+def test_multi_line_denials_stay_indented_under_their_check(tmp_path, capsys):
+    assert _verify(Cluster.healthy(denial=AZURE_DENIAL), tmp_path, identity="application") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("secretstore-csi verify: ") and out[-1] == "4 of 4 checks passed"
+    for line in out[1:-1]:
+        assert line.startswith(("PASS  ", "FAIL  ", "      ")), line
+    assert any(line.startswith('      {"error":"invalid_request","error_description":"AADSTS700213') for line in out)
+
+
+def _kubeconfig_error(tmp_path: Path, capsys, content: bytes) -> str:
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_bytes(content)
+    assert verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa", "--timeout", "1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    return lines[0].removeprefix(f"error: kubeconfig {path} ")
+
+
+def _document(**changes) -> bytes:
+    document = yaml.safe_load(kubeconfig("https://127.0.0.1:6443"))
+    document.update(changes)
+    return yaml.safe_dump(document).encode()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("apiVersion: v1\nkind: Config\n# café\n".encode("latin-1"), "is not valid: it is not UTF-8 text"),
+        (b"clusters: [a\n", "is not valid: it is not YAML ("),
+        (b"- just\n- a list\n", "is not valid: it is not a YAML or JSON mapping"),
+        (_document(contexts=["fake"]), "is not valid: contexts[0] is not a mapping with a name"),
+        (_document(contexts={"fake": {"cluster": "fake"}}), "is not valid: contexts is a dict, not a list"),
+        (_document(users=[{"name": "fake", "user": "token"}]), "is not valid: users[0] (fake) has no user mapping"),
+        (_document(**{"current-context": "other"}), "is not valid: its current-context 'other' is not among its contexts"),
+        (_document(**{"current-context": None}), "is not valid: it names no current-context"),
+        (_document(clusters=[]), "is not valid: context 'fake' names cluster 'fake', which it does not have"),
+        (_document(users=[]), "is not valid: context 'fake' names user 'fake', which it does not have"),
+        (_document(clusters=[{"name": "fake", "cluster": {}}]), "is not valid: cluster 'fake' has no server"),
+    ],
+    ids=["encoding", "yaml", "list", "context-string", "contexts-map", "user-string", "current-missing",
+         "no-current", "no-cluster", "no-user", "no-server"],
+)
+def test_every_unusable_kubeconfig_is_one_line(tmp_path, capsys, content: bytes, message: str):
+    assert _kubeconfig_error(tmp_path, capsys, content).startswith(message)
+
+
+def test_a_login_command_that_fails_is_one_line_without_library_logging(tmp_path, capsys, monkeypatch):
+    login = tmp_path / "bin" / "get-token"
+    login.parent.mkdir()
+    login.write_text("#!/bin/sh\necho 'token expired:' >&2\necho 'run sso login again' >&2\nexit 1\n")
+    login.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{login.parent}{os.pathsep}{os.environ['PATH']}")
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "get-token"}}
+    message = _kubeconfig_error(tmp_path, capsys, _document(users=[{"name": "fake", "user": user}]))
+    assert message == (
+        "logs in by running `get-token`, which failed: exec: process returned 1. token expired: / run sso login again"
+    )
+
+
+def test_no_library_logging_reaches_the_user(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    cluster.drops["pods"] = 4  # urllib3 logs a warning for each retry it makes
+    assert _verify(cluster, tmp_path) == 0
+    captured = capsys.readouterr()
+    for line in (captured.out + captured.err).splitlines():
+        assert not line.startswith(("WARNING", "ERROR", "INFO", "DEBUG")), line
+        assert "urllib3" not in line and "Retrying" not in line, line

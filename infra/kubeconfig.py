@@ -1,0 +1,161 @@
+"""A kubeconfig for the verify command: read, checked, and turned into an API client.
+
+Whatever is wrong with it (its encoding, its YAML, its shape, a context, cluster or user it
+names but lacks, or a login command that fails) is one line in a `KubeconfigError`, never a
+traceback: the official client would raise deep inside, or log the failed login and go on
+without credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+
+
+class KubeconfigError(Exception):
+    """The kubeconfig cannot be used; the message says why, in one line."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` on a single line, its lines joined with ' / ', cut at `limit` characters."""
+    joined = " / ".join(line.strip() for line in text.splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
+def _named(document: dict[str, Any], section: str, body: str) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The entries of `clusters`, `contexts` or `users` by name, or what is wrong with them."""
+    entries = document.get(section)
+    if entries is None:
+        return {}, None
+    if not isinstance(entries, list):
+        return {}, f"{section} is a {type(entries).__name__}, not a list"
+    named: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            return {}, f"{section}[{index}] is not a mapping with a name"
+        inner = entry.get(body)
+        if not isinstance(inner, dict):
+            return {}, f"{section}[{index}] ({entry['name']}) has no {body} mapping"
+        named[entry["name"]] = inner
+    return named, None
+
+
+def shape_problem(document: Any) -> str | None:
+    """What keeps the client from using `document` with its current context, or None."""
+    if not isinstance(document, dict):
+        return "it is not a YAML or JSON mapping"
+    sections = {}
+    for section, body in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
+        named, problem = _named(document, section, body)
+        if problem:
+            return problem
+        sections[section] = named
+    current = document.get("current-context")
+    if not isinstance(current, str) or not current:
+        return "it names no current-context"
+    context = sections["contexts"].get(current)
+    if context is None:
+        return f"its current-context {current!r} is not among its contexts"
+    cluster_name, user_name = context.get("cluster"), context.get("user")
+    if cluster_name not in sections["clusters"]:
+        return f"context {current!r} names cluster {cluster_name!r}, which it does not have"
+    if not isinstance(sections["clusters"][cluster_name].get("server"), str):
+        return f"cluster {cluster_name!r} has no server"
+    if user_name is not None and user_name not in sections["users"]:
+        return f"context {current!r} names user {user_name!r}, which it does not have"
+    return None
+
+
+def exec_command(document: dict[str, Any]) -> str | None:
+    """The login command the current context's user runs (an exec plugin), if any."""
+    context = next(c["context"] for c in document["contexts"] if c["name"] == document["current-context"])
+    user: dict[str, Any] = next(
+        (u["user"] for u in document.get("users") or [] if u["name"] == context.get("user")), {}
+    )
+    command = (user.get("exec") or {}).get("command")
+    return command if isinstance(command, str) else None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[list[logging.LogRecord]]:
+    """Keeps what the kubernetes client and urllib3 log (failed logins, retries) from the
+    user's terminal; the records are handed over instead."""
+    handler = _Records()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
+
+
+def read(path: str | None, text: str | None) -> dict[str, Any]:
+    """The checked kubeconfig document, from the file `path` or else from `text`."""
+    where = path or "the stack output kubeConfig"
+    if path:
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except FileNotFoundError:
+            raise KubeconfigError(f"kubeconfig {where} does not exist") from None
+        except OSError as error:
+            raise KubeconfigError(f"kubeconfig {where} cannot be read: {error.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise KubeconfigError(f"kubeconfig {where} is not valid: it is not UTF-8 text") from None
+    try:
+        document = yaml.safe_load(text or "")
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not YAML"
+        raise KubeconfigError(f"kubeconfig {where} is not valid: it is not YAML ({problem}{at})") from None
+    problem = shape_problem(document)
+    if problem:
+        raise KubeconfigError(f"kubeconfig {where} is not valid: {one_line(problem)}")
+    assert isinstance(document, dict)
+    return document
+
+
+def api_client(path: str | None, text: str | None, retries: int = 1) -> client.ApiClient:
+    """An API client for the kubeconfig's current context, logged in."""
+    where = path or "the stack output kubeConfig"
+    document = read(path, text)
+    command = exec_command(document)
+    if command and shutil.which(command) is None:
+        # The client would only log the failed login and then be refused with a 401.
+        raise KubeconfigError(f"kubeconfig {where} logs in by running `{command}`, which is not on PATH")
+    configuration = client.Configuration()
+    # Read by the connection pool when the client is made.
+    configuration.retries = retries
+    # The client's config loader has no annotations; this is what it returns.
+    new_client: Callable[..., client.ApiClient] = config.new_client_from_config_dict
+    with quiet_libraries() as records:
+        try:
+            api = new_client(document, client_configuration=configuration)
+        except (ConfigException, TypeError, KeyError, ValueError, AttributeError) as error:
+            raise KubeconfigError(f"kubeconfig {where} is not valid: {one_line(str(error))}") from None
+    failed = [r.getMessage() for r in records if r.levelno >= logging.ERROR and r.getMessage().startswith("exec")]
+    if failed:
+        api.close()
+        raise KubeconfigError(
+            f"kubeconfig {where} logs in by running `{command}`, which failed: {one_line(failed[-1])}"
+        )
+    return api
