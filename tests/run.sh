@@ -19,6 +19,8 @@ if ! venv/bin/python -m uv --version 2>/dev/null | grep -q "uv $UV_VERSION"; the
 fi
 echo "==> installing requirements-dev.txt"
 venv/bin/python -m uv pip install --quiet --python venv/bin/python -r requirements-dev.txt
+# See requirements-dev.txt for why these two come without their dependencies.
+venv/bin/python -m uv pip install --quiet --python venv/bin/python --no-deps parliament==1.6.4 json-cfg==0.4.2 kwonly-args==1.0.10
 # helm renders the pinned charts in the tests; pinned and checked by sha256, kept in the venv.
 venv/bin/python -m tests.install_helm
 
