@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import charts
-from infra.aws.settings import AwsClusterSettings, IrsaSettings, SecretsManagerSettings
-from infra.azure.settings import ApplicationSettings, AzureClusterSettings, KeyVaultSettings
+from infra.aws.settings import AwsClusterSettings, IrsaSettings, PodIdentitySettings, SecretsManagerSettings
+from infra.azure.settings import ApplicationSettings, AzureClusterSettings, KeyVaultSettings, ManagedIdentitySettings
 from infra.charts import HelmChart
 from infra.settings import SettingsModel
 
@@ -145,6 +145,18 @@ IDENTITIES: dict[str, IdentityMode] = {
             build=Builder("infra.aws.irsa"),
         ),
         IdentityMode(
+            name="podIdentity",
+            title="EKS Pod Identity",
+            settings=PodIdentitySettings,
+            store="secretsManager",
+            clusters=("aws",),
+            # The agent finds no association for `default`; the provider then fails to fetch
+            # the secret ("Failed fetching secret" in the primary region, "Failed to fetch
+            # secret from all regions" with a failover region), not with IRSA's message.
+            denials=("Failed fetching secret", "Failed to fetch secret"),
+            build=Builder("infra.aws.pod_identity"),
+        ),
+        IdentityMode(
             name="application",
             title="an Entra application with a federated credential",
             settings=ApplicationSettings,
@@ -153,6 +165,16 @@ IDENTITIES: dict[str, IdentityMode] = {
             # Newer Entra responses say AADSTS700213 for the same missing federated credential.
             denials=("AADSTS70021", "AADSTS700213"),
             build=Builder("infra.azure.application"),
+        ),
+        IdentityMode(
+            name="managedIdentity",
+            title="a user-assigned managed identity with a federated credential",
+            settings=ManagedIdentitySettings,
+            store="keyVault",
+            clusters=("azure",),
+            # "No matching federated identity record found" for the default service account.
+            denials=("AADSTS70021", "AADSTS700213"),
+            build=Builder("infra.azure.managed_identity"),
         ),
     )
 }

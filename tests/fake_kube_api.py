@@ -41,6 +41,19 @@ AZURE_DENIAL = (
 )
 
 
+# The AWS provider with usePodIdentity when the agent finds no association for the pod's
+# service account (composed from the provider's and the agent's sources; see README).
+POD_IDENTITY_DENIAL = (
+    'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+    "failed to mount secrets store objects for pod default/hello-server-unauthorized-7f4b9c6d8-m9w4t, "
+    "err: rpc error: code = Unknown desc = eu-central-1: Failed fetching secret "
+    "arn:aws:secretsmanager:eu-central-1:123456789012:secret:secretstore-secret-1a2b3c4-AbCdEf: "
+    "operation error Secrets Manager: GetSecretValue, get identity: get credentials: failed to refresh "
+    "cached credentials, (ResourceNotFoundException): No Pod Identity Association found for "
+    "service account default in namespace default"
+)
+
+
 def deployment(name: str, available: int) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
     return {

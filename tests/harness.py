@@ -28,6 +28,7 @@ from pulumi.runtime.proto import resource_pb2
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "secretstore-csi"
 ACCOUNT = "123456789012"
+POD_IDENTITY_AGENT_VERSION = "v1.3.10-eksbuild.1"
 # The EKS issuer the mocks report. tests/conftest.py points it at a TLS server on 127.0.0.1
 # for the whole session, so every run computes a real thumbprint.
 ISSUER_URL = "https://127.0.0.1:9/unset"
@@ -109,6 +110,8 @@ class ProgramRun:
     resources: list[Registered]
     exports: dict[str, Export]
     error: BaseException | None = None
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every invoke the program made: its token and arguments."""
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -181,6 +184,9 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {"tenantId": TENANT, "subscriptionId": SUBSCRIPTION,
                     "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
                     "objectId": "aaaaaaaa-0000-0000-0000-000000000001"}, []
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            assert args.args["addonName"] == "eks-pod-identity-agent" and args.args["mostRecent"] is True
+            return {**args.args, "id": args.args["addonName"], "version": POD_IDENTITY_AGENT_VERSION}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             assert args.args["resourceName"] and args.args["resourceGroupName"]
             return {"kubeconfigs": [{"name": "clusterUser",
@@ -250,7 +256,29 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
         "name": a.inputs["vaultName"],
         "properties": {**a.inputs["properties"], "vaultUri": f"https://{a.inputs['vaultName']}.vault.azure.net/"},
     },
-    "azure-native:keyvault:Secret": lambda m, a, name: {"name": a.inputs["secretName"]},
+    "azure-native:keyvault:Secret": lambda m, a, name: {
+        "name": a.inputs["secretName"],
+        "__id__": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{a.inputs['resourceGroupName']}/providers/"
+        f"Microsoft.KeyVault/vaults/{a.inputs['vaultName']}/secrets/{a.inputs['secretName']}",
+    },
+    "azure-native:managedidentity:UserAssignedIdentity": lambda m, a, name: {
+        "name": f"{a.name}4d5e6f7a",
+        "clientId": "7e57c11e-0000-4000-8000-00000000c11d",
+        "principalId": "7e57c11e-0000-4000-8000-0000000001d1",
+        "tenantId": TENANT,
+    },
+    "azure-native:managedidentity:FederatedIdentityCredential": lambda m, a, name: {
+        "name": a.inputs["federatedIdentityCredentialResourceName"],
+    },
+    "azure-native:authorization:RoleAssignment": lambda m, a, name: {
+        "name": "1f0e2d3c-4b5a-4697-8887-a6b5c4d3e2f1",
+        "__id__": f"{a.inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{a.name}",
+    },
+    "aws:eks/addon:Addon": lambda m, a, name: {"arn": _arn("eks", f"addon/{a.inputs['addonName']}", m.region)},
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda m, a, name: {
+        "associationArn": _arn("eks", "podidentityassociation/a-1b2c3d4e5f6a7b8c9", m.region),
+        "associationId": "a-1b2c3d4e5f6a7b8c9",
+    },
     "azuread:index/application:Application": lambda m, a, name: {
         "clientId": "5f1c2a3b-1111-4222-8333-944455556666",
         "objectId": "0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff",
@@ -398,7 +426,7 @@ def attempt_program(
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, list(secrets or {}))
-    run = ProgramRun(resources=monitor.registered, exports={})
+    run = ProgramRun(resources=monitor.registered, exports={}, calls=mocks.calls)
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:

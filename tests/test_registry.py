@@ -36,7 +36,7 @@ def test_todays_stack_files_keep_their_meaning(stack: str, combination: tuple[st
 
 def test_every_builder_can_be_imported():
     entries = [*registry.CLUSTERS.values(), *registry.STORES.values(), *registry.IDENTITIES.values()]
-    assert len(entries) >= 6
+    assert len(entries) >= 8
     for entry in entries:
         assert callable(entry.build.load()), entry.name
 
@@ -45,15 +45,16 @@ def test_a_combination_that_is_not_registered_lists_the_ones_that_are():
     (problem,) = config_problems("aws-dev", set_={f"{P}:store": "keyVault"})
     assert problem == (
         f"{P}:cloud = 'aws', {P}:store = 'keyVault', {P}:identity = 'application': not a registered "
-        "combination; expected one of: cloud aws, store secretsManager, identity irsa; "
-        "cloud azure, store keyVault, identity application"
+        "combination; expected one of: cloud aws, store secretsManager, identity irsa; cloud aws, store "
+        "secretsManager, identity podIdentity; cloud azure, store keyVault, identity application; cloud azure, "
+        "store keyVault, identity managedIdentity"
     )
 
 
 def test_an_unknown_store_or_identity_names_the_ones_there_are():
     assert config_problems("aws-dev", set_={f"{P}:store": "vault", f"{P}:identity": "magic"}) == [
         f"{P}:store = 'vault': expected one of: secretsManager, keyVault",
-        f"{P}:identity = 'magic': expected one of: irsa, application",
+        f"{P}:identity = 'magic': expected one of: irsa, podIdentity, application, managedIdentity",
     ]
 
 

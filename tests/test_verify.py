@@ -19,7 +19,17 @@ import pytest
 import yaml
 
 from infra import verify
-from tests.fake_kube_api import AZURE_DENIAL, Cluster, event, kubeconfig, pod, serve, write_kubeconfig
+from tests.fake_kube_api import (
+    AWS_DENIAL,
+    AZURE_DENIAL,
+    POD_IDENTITY_DENIAL,
+    Cluster,
+    event,
+    kubeconfig,
+    pod,
+    serve,
+    write_kubeconfig,
+)
 from tests.harness import ROOT
 
 NAMES = ["--namespace", "default", "--authorized", "hello-server-authorized",
@@ -488,3 +498,26 @@ def test_no_library_logging_reaches_the_user(tmp_path, capsys):
     for line in (captured.out + captured.err).splitlines():
         assert not line.startswith(("WARNING", "ERROR", "INFO", "DEBUG")), line
         assert "urllib3" not in line and "Retrying" not in line, line
+
+
+# Each identity mode's own denial, and only its own
+
+
+@pytest.mark.parametrize(
+    "identity, denial",
+    [("irsa", AWS_DENIAL), ("podIdentity", POD_IDENTITY_DENIAL), ("application", AZURE_DENIAL),
+     ("managedIdentity", AZURE_DENIAL)],
+)
+def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity: str, denial: str):
+    assert _verify(Cluster.healthy(denial=denial), tmp_path, identity=identity) == 0
+    assert f"PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied ({identity})" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "identity, denial", [("podIdentity", AWS_DENIAL), ("irsa", POD_IDENTITY_DENIAL), ("managedIdentity", AWS_DENIAL)]
+)
+def test_another_modes_denial_is_not_accepted(tmp_path, capsys, identity: str, denial: str):
+    assert _verify(Cluster.healthy(denial=denial), tmp_path, "--grace", "0.2", identity=identity) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied ({identity})" in out
+    assert "FailedMount for another reason" in out

@@ -47,6 +47,34 @@ def irsa_trust_policy(provider_arn: str, issuer: str, subject: str) -> str:
     )
 
 
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+
+
+def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> str:
+    """Only EKS Pod Identity may assume the role, and only with the session tags it sets for
+    `service_account` in `namespace` of this cluster: an association made for any other
+    service account is refused too."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": POD_IDENTITY_SERVICE},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                            "aws:RequestTag/kubernetes-namespace": namespace,
+                            "aws:RequestTag/kubernetes-service-account": service_account,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
 def read_secrets_policy(secret_arns: Sequence[str]) -> str:
     """Read access to exactly these secrets, and nothing else."""
     return json.dumps(
@@ -68,24 +96,24 @@ def longest_secret_arn(region: str, resource_name: str, store_name: str | None) 
     return f"arn:{_LONGEST_PARTITION}:secretsmanager:{region}:{_ACCOUNT}:secret:{name}{_ARN_SUFFIX}"
 
 
-def read_policy_groups(longest_arns: Sequence[str]) -> list[list[int]]:
+def read_policy_groups(longest_arns: Sequence[Sequence[str]]) -> list[list[int]]:
     """The secrets (by index, in order) that each read policy lists, so that every policy fits
-    POLICY_MAX_CHARACTERS however long the real ARNs turn out; one group while they fit."""
+    POLICY_MAX_CHARACTERS however long the real ARNs turn out; one group while they fit.
+    `longest_arns` holds each secret's ARNs (with a replica, two), which stay together."""
     groups: list[list[int]] = []
-    for index, arn in enumerate(longest_arns):
-        if groups and policy_characters(
-            read_secrets_policy([longest_arns[i] for i in groups[-1]] + [arn])
-        ) <= POLICY_MAX_CHARACTERS:
+    for index, arns in enumerate(longest_arns):
+        listed = [arn for i in groups[-1] for arn in longest_arns[i]] if groups else []
+        if groups and policy_characters(read_secrets_policy([*listed, *arns])) <= POLICY_MAX_CHARACTERS:
             groups[-1].append(index)
         else:
             groups.append([index])
     return groups
 
 
-def read_policies_problem(longest_arns: Sequence[str]) -> str | None:
+def read_policies_problem(longest_arns: Sequence[Sequence[str]]) -> str | None:
     """Why the secrets cannot be granted in policies a role can hold, or None."""
-    for arn in longest_arns:
-        if policy_characters(read_secrets_policy([arn])) > POLICY_MAX_CHARACTERS:
+    for arns in longest_arns:
+        if policy_characters(read_secrets_policy(arns)) > POLICY_MAX_CHARACTERS:
             return f"a secret name too long for an IAM policy of {POLICY_MAX_CHARACTERS} characters"
     groups = read_policy_groups(longest_arns)
     if len(groups) > ATTACHED_POLICIES_MAX:

@@ -40,12 +40,20 @@ def jmes_path(key: str) -> str:
     return key if _JMESPATH_IDENTIFIER.fullmatch(key) else json.dumps(key)
 
 
-def secret_objects(secrets: Sequence[tuple[StoreSecret, str]]) -> str:
+def replica_arn(arn: str, region: str, failover_region: str) -> str:
+    """The ARN of a secret's replica: the primary's, in the other region."""
+    return arn.replace(f":secretsmanager:{region}:", f":secretsmanager:{failover_region}:", 1)
+
+
+def secret_objects(secrets: Sequence[tuple[StoreSecret, str]], replicas: Sequence[str] | None = None) -> str:
     """The SecretProviderClass `objects` parameter: each secret by full ARN, mounted as its
-    name, and each key of a JSON document also as a file of its own."""
+    name, and each key of a JSON document also as a file of its own. With `replicas`, each
+    names its replica's ARN as the object to read in the failover region."""
     objects = []
-    for secret, arn in secrets:
+    for index, (secret, arn) in enumerate(secrets):
         entry: dict[str, Any] = {"objectName": arn, "objectType": "secretsmanager", "objectAlias": secret.name}
+        if replicas is not None:
+            entry["failoverObject"] = {"objectName": replicas[index]}
         if secret.keys:
             entry["jmesPath"] = [{"path": jmes_path(key), "objectAlias": secret.key_file(key)} for key in secret.keys]
         objects.append(entry)
@@ -75,6 +83,7 @@ class SecretsManagerStore(pulumi.ComponentResource):
         super().__init__("secretstore-csi:aws:SecretsManagerStore", name, None, opts)
         settings = stack.of(SecretsManagerSettings)
         region = stack.of(AwsClusterSettings).region
+        failover = settings.failover_region
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
 
         self.secrets = []
@@ -84,6 +93,8 @@ class SecretsManagerStore(pulumi.ComponentResource):
                 name=settings.secret_name if stack.demo_secret and index == 0 else None,
                 description=f"secretstore-csi secret '{spec.name}', read through the Secrets Store CSI driver",
                 recovery_window_in_days=settings.secret_recovery_window_in_days,
+                # Secrets Manager keeps the replica in step with every version of the primary.
+                replicas=[secretsmanager.SecretReplicaArgs(region=failover)] if failover else None,
                 opts=child,
             )
             secretsmanager.SecretVersion(
@@ -94,6 +105,14 @@ class SecretsManagerStore(pulumi.ComponentResource):
             )
             self.secrets.append(secret)
         self.arns = pulumi.Output.all(*[secret.arn for secret in self.secrets])
+        # Each region's client reads with the pod's credentials: the role needs both ARNs.
+        self.replica_arns: pulumi.Output[list[str]] | None = (
+            self.arns.apply(lambda arns: [replica_arn(arn, region, failover) for arn in arns]) if failover else None
+        )
+        readable = [
+            pulumi.Output.all(secret.arn, *([self.replica_arns[i]] if self.replica_arns is not None else []))
+            for i, secret in enumerate(self.secrets)
+        ]
 
         # Worst-case ARN lengths fix the split now, so each policy is a resource of its own.
         self.attachments = []
@@ -102,7 +121,9 @@ class SecretsManagerStore(pulumi.ComponentResource):
             policy = aws_iam.Policy(
                 policy_name,
                 description="Read the secrets of this secretstore-csi stack, and nothing else",
-                policy=pulumi.Output.all(*[self.secrets[i].arn for i in group]).apply(_checked_policy),
+                policy=pulumi.Output.all(*[readable[i] for i in group]).apply(
+                    lambda arns: _checked_policy([arn for pair in arns for arn in pair])
+                ),
                 opts=child,
             )
             self.attachments.append(
@@ -116,7 +137,18 @@ def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: Id
         raise TypeError("Secrets Manager grants read access to an IAM role")
     store = SecretsManagerStore(PREFIX, stack, workload, identity.reader)
     region = stack.of(AwsClusterSettings).region
+    failover = stack.of(SecretsManagerSettings).failover_region
     entry = registry.STORES["secretsManager"]
+    parameters: dict[str, pulumi.Input[str]] = {"region": region}
+    if store.replica_arns is not None and failover:
+        parameters["failoverRegion"] = failover
+        parameters["objects"] = pulumi.Output.all(store.arns, store.replica_arns).apply(
+            lambda pair: secret_objects(list(zip(workload.secrets, pair[0], strict=True)), pair[1])
+        )
+    else:
+        parameters["objects"] = store.arns.apply(
+            lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))
+        )
     return StoreBinding(
         provider=entry.provider,
         chart=entry.chart,
@@ -124,14 +156,21 @@ def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: Id
         # the region up from node labels.
         chart_values={"awsRegion": region},
         token_audiences=entry.token_audiences,
-        parameters={
-            "region": region,
-            "objects": store.arns.apply(lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))),
-        },
+        parameters=parameters,
         mounted_files=[file for spec in workload.secrets for file in spec.files],
         ready=store.attachments,
         outputs={
             "secretArn": store.secrets[0].arn,
             "secretArns": {spec.name: secret.arn for spec, secret in zip(workload.secrets, store.secrets, strict=True)},
+            **(
+                {
+                    "failoverRegion": failover,
+                    "secretReplicaArns": store.replica_arns.apply(
+                        lambda arns: {spec.name: arn for spec, arn in zip(workload.secrets, arns, strict=True)}
+                    ),
+                }
+                if store.replica_arns is not None
+                else {}
+            ),
         },
     )

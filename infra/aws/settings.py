@@ -26,13 +26,15 @@ def aws_region(value: Any) -> str:
     return str(pulumi_aws.Region(value).value)
 
 
+KNOWN_REGION = f"an AWS region code that pulumi-aws {metadata.version('pulumi-aws')} knows"
+
+
 class AwsClusterSettings(ManagedClusterSettings):
     region: Annotated[
         str,
         Accepted(
             aws_region,
-            f"expected an AWS region code that pulumi-aws {metadata.version('pulumi-aws')} knows, "
-            "such as eu-central-1; set it with `pulumi config set aws:region <region>`",
+            f"expected {KNOWN_REGION}, such as eu-central-1; set it with `pulumi config set aws:region <region>`",
         ),
     ] = Field(alias="aws:region")
     node_instance_type: Annotated[
@@ -68,29 +70,50 @@ class SecretsManagerSettings(SettingsModel):
             "whole number of days from 7 to 30",
         ),
     ] = 30
+    failover_region: Annotated[
+        str | None,
+        Accepted(aws_region, f"expected {KNOWN_REGION}, such as eu-west-1, other than aws:region"),
+    ] = None
+    """Where every secret is replicated, for mounts to read when the primary region fails."""
 
     def problems(self, stack: StackConfig) -> list[str]:
         problems = []
+        region = stack.of(AwsClusterSettings).region
+        if self.failover_region == region:
+            problems.append(
+                f"{PROJECT}:failoverRegion = {region!r}: expected {KNOWN_REGION} other than aws:region "
+                f"({region}); the provider refuses a failover region that is the primary one"
+            )
         if self.secret_name is not None and not stack.demo_secret:
             problems.append(
                 f"{PROJECT}:secretName configures the default demo secret, which {PROJECT}:secrets "
                 "replaces: remove it, and give a listed secret its value with valueFrom"
             )
-        problem = iam.read_policies_problem(longest_arns(stack, self, stack.of(AwsClusterSettings).region))
+        problem = iam.read_policies_problem(longest_arns(stack, self, region))
         if problem:
             problems.append(f"{PROJECT}:secrets: {problem}")
         return problems
 
 
-def longest_arns(stack: StackConfig, settings: SecretsManagerSettings, region: str) -> list[str]:
-    """For each of the workload's secrets, an ARN at least as long as its real one."""
+def longest_arns(stack: StackConfig, settings: SecretsManagerSettings, region: str) -> list[list[str]]:
+    """For each of the workload's secrets, ARNs at least as long as its real ones: in the
+    primary region and, with a failover region, of its replica."""
+    regions = [region, *([settings.failover_region] if settings.failover_region else [])]
     return [
-        iam.longest_secret_arn(
-            region, secret.resource_name, settings.secret_name if stack.demo_secret and i == 0 else None
-        )
+        [
+            iam.longest_secret_arn(
+                where, secret.resource_name, settings.secret_name if stack.demo_secret and i == 0 else None
+            )
+            for where in regions
+        ]
         for i, secret in enumerate(stack.workload.secrets)
     ]
 
 
 class IrsaSettings(SettingsModel):
     """IRSA has no settings: the role trusts exactly the workload's service account."""
+
+
+class PodIdentitySettings(SettingsModel):
+    """EKS Pod Identity has no settings: one association, for exactly the workload's service
+    account, and a role whose trust checks the session tags the association sets."""

@@ -1,5 +1,10 @@
-"""Key Vault: a vault of the stack's own holding the workload's secrets, and an access policy
-that lets the identity's principal `get` them and nothing more."""
+"""Key Vault: a vault of the stack's own holding the workload's secrets, and read access to
+exactly them for the identity's principal.
+
+The identity says how it is granted: with an access policy (`get` on the vault, which holds
+only these secrets), or with Azure RBAC, where the vault takes no access policies and the
+role Key Vault Secrets User is assigned on each secret, not on the vault.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from infra.secret_values import secret_value
 from infra.settings import StackConfig
 
 READ_ONLY = ["get"]
+# Key Vault Secrets User: "Read secret contents" (Azure built-in roles, Security).
+SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
 # A generated vault name is this prefix and a random suffix: 12 + 8 characters, within the
 # 24 that Key Vault allows. Pulumi's own autonaming would append to the whole logical name
 # and can overflow it.
@@ -31,6 +38,9 @@ class VaultReader:
     """The principal an Azure identity mode hands the store: an Entra object to grant to."""
 
     object_id: pulumi.Output[str]
+    """The service principal's object id (for a managed identity, its principal id)."""
+    rbac: bool = False
+    """Grant with role assignments on each secret instead of an access policy on the vault."""
 
 
 def key_vault_objects(objects: list[dict[str, str]]) -> str:
@@ -57,7 +67,7 @@ class KeyVaultStore(pulumi.ComponentResource):
     ) -> None:
         super().__init__("secretstore-csi:azure:KeyVaultStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOptions(parent=self))
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.tenant_id = client.tenant_id
 
         if settings.key_vault_name:
@@ -74,9 +84,11 @@ class KeyVaultStore(pulumi.ComponentResource):
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                # Access policies, not Azure RBAC: with RBAC on, they would be ignored.
-                enable_rbac_authorization=False,
-                access_policies=[
+                # One model or the other: with RBAC on, access policies would be ignored.
+                enable_rbac_authorization=reader.rbac,
+                access_policies=[]
+                if reader.rbac
+                else [
                     keyvault.AccessPolicyEntryArgs(
                         tenant_id=client.tenant_id,
                         object_id=reader.object_id,
@@ -103,6 +115,24 @@ class KeyVaultStore(pulumi.ComponentResource):
                 opts=child,
             )
             for spec in workload.secrets
+        ]
+        # With RBAC, the role on each secret: a secret put in the vault later stays unreadable.
+        role = client.subscription_id.apply(
+            lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+            f"{SECRETS_USER_ROLE}"
+        )
+        self.role_assignments = [
+            authorization.RoleAssignment(
+                f"{spec.resource_name}-reader",
+                principal_id=reader.object_id,
+                # Skips the lookup of a principal that Entra may not have replicated yet.
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=role,
+                scope=secret.id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for spec, secret in zip(workload.secrets, self.secrets, strict=True)
+            if reader.rbac
         ]
         self.register_outputs({"vault_name": self.vault.name})
 
@@ -132,7 +162,7 @@ def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: Id
             ),
         },
         mounted_files=[spec.name for spec in workload.secrets],
-        ready=[store.vault, *store.secrets],
+        ready=[store.vault, *store.secrets, *store.role_assignments],
         outputs={
             "keyVaultName": store.vault.name,
             "keyVaultSecretName": store.secrets[0].name,

@@ -58,3 +58,8 @@ class KeyVaultSettings(SettingsModel):
 class ApplicationSettings(SettingsModel):
     """The Entra application has no settings: its one federated credential trusts exactly the
     workload's service account."""
+
+
+class ManagedIdentitySettings(SettingsModel):
+    """The managed identity has no settings: its one federated credential trusts exactly the
+    workload's service account, and Key Vault grants it each secret."""
