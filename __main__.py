@@ -22,7 +22,8 @@ demo = SecretStoreDemo(
 pulumi.export("cloud", stack.cloud)
 pulumi.export("store", stack.store)
 pulumi.export("identity", stack.identity)
-pulumi.export("kubeConfig", cluster.kubernetes.kubeconfig)
+if cluster.kubernetes.kubeconfig is not None:
+    pulumi.export("kubeConfig", cluster.kubernetes.kubeconfig)
 for outputs in (cluster.outputs, identity.outputs, store.outputs):
     for name, value in outputs.items():
         pulumi.export(name, value)

@@ -28,11 +28,14 @@ MOVED_FROM_STACK = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
 
 @dataclass(frozen=True)
 class KubernetesCluster:
-    kubeconfig: pulumi.Output[str]
-    """Its kubeconfig, marked secret."""
+    kubeconfig: pulumi.Output[str] | None
+    """Its kubeconfig, marked secret; None for a cluster reached through the user's own."""
 
     provider: Provider
     """The one provider every Kubernetes resource of the stack uses."""
+
+    kubelet_root_dir: str | None = None
+    """Where the kubelet keeps pods, when not /var/lib/kubelet (MicroK8s, Rancher)."""
 
 
 class Cluster(Protocol):
@@ -52,15 +55,21 @@ def moved_from_demo() -> list[pulumi.Alias]:
     return [pulumi.Alias(parent=pulumi.create_urn(DEMO, DEMO_TYPE))]
 
 
-def connect(kubeconfig: pulumi.Output[str], parent: pulumi.Resource, context: str | None = None) -> KubernetesCluster:
-    """The Kubernetes provider for a cluster, made once, as a child of the cluster's component."""
+def connect(
+    kubeconfig: pulumi.Output[str] | None,
+    parent: pulumi.Resource,
+    context: str | None = None,
+    kubelet_root_dir: str | None = None,
+) -> KubernetesCluster:
+    """The Kubernetes provider for a cluster, made once, as a child of the cluster's component.
+    Without a kubeconfig it reads the user's, as kubectl would."""
     provider = Provider(
         f"{DEMO}-k8s",
         kubeconfig=kubeconfig,
         context=context,
         opts=pulumi.ResourceOptions(parent=parent, aliases=moved_from_demo()),
     )
-    return KubernetesCluster(kubeconfig=kubeconfig, provider=provider)
+    return KubernetesCluster(kubeconfig=kubeconfig, provider=provider, kubelet_root_dir=kubelet_root_dir)
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,11 @@ class StoreBinding:
     provider: str
     """The SecretProviderClass `spec.provider`."""
     chart: HelmChart | None
+    """The provider's chart, which the Kubernetes layer installs in kube-system next to the
+    driver; None when the store installs its provider itself (Vault, with its server)."""
     chart_values: Mapping[str, Any]
-    """Values for the provider chart, without its bundled driver (the layer turns that off)."""
+    """Values for the provider chart. A chart that bundles the driver must get it turned off
+    here: the driver is installed once, as its own release."""
     token_audiences: Sequence[str]
     parameters: Mapping[str, pulumi.Input[str]]
     """SecretProviderClass parameters that name the store and the objects; all strings."""

@@ -152,9 +152,14 @@ def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: Id
     return StoreBinding(
         provider=entry.provider,
         chart=entry.chart,
-        # With the region set the provider chart leaves out the RBAC it would need to look
-        # the region up from node labels.
-        chart_values={"awsRegion": region},
+        chart_values={
+            # With the region set the chart leaves out the RBAC it would need to look the
+            # region up from node labels.
+            "awsRegion": region,
+            # The chart bundles the driver as a subchart: a second copy collides on the
+            # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
+            "secrets-store-csi-driver": {"install": False},
+        },
         token_audiences=entry.token_audiences,
         parameters=parameters,
         mounted_files=[file for spec in workload.secrets for file in spec.files],

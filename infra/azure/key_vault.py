@@ -147,7 +147,9 @@ def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: Id
     return StoreBinding(
         provider=entry.provider,
         chart=entry.chart,
-        chart_values={},
+        # The chart bundles the driver as a subchart: a second copy collides on the
+        # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
+        chart_values={"secrets-store-csi-driver": {"install": False}},
         token_audiences=entry.token_audiences,
         parameters={
             "usePodIdentity": "false",

@@ -16,7 +16,7 @@ from infra.seam import KubernetesCluster, StoreBinding, moved_from_demo
 SYSTEM_NAMESPACE = "kube-system"
 
 
-def driver_values(store: StoreBinding, driver: DriverSettings) -> dict[str, Any]:
+def driver_values(cluster: KubernetesCluster, store: StoreBinding, driver: DriverSettings) -> dict[str, Any]:
     """Values for the shared driver release."""
     values: dict[str, Any] = {
         # Since the provider charts stopped minting tokens, the driver must request a token
@@ -28,14 +28,9 @@ def driver_values(store: StoreBinding, driver: DriverSettings) -> dict[str, Any]
     }
     if driver.rotation_poll_interval is not None:
         values["rotationPollInterval"] = driver.rotation_poll_interval
+    if cluster.kubelet_root_dir is not None:
+        values["linux"] = {"kubeletRootDir": cluster.kubelet_root_dir}
     return values
-
-
-def provider_values(store: StoreBinding) -> dict[str, Any]:
-    """Values for the store's provider release."""
-    # Each provider chart bundles the driver as a subchart. It is installed once, as its
-    # own release; a second copy collides on the CSIDriver, ServiceAccount and ClusterRoles.
-    return {**store.chart_values, "secrets-store-csi-driver": {"install": False}}
 
 
 def _release(name: str, chart: HelmChart, values: Mapping[str, Any], opts: pulumi.ResourceOptions) -> Release:
@@ -68,8 +63,10 @@ class CsiDriver(pulumi.ComponentResource):
     ) -> None:
         super().__init__("secretstore-csi:kubernetes:CsiDriver", name, None, opts)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider, aliases=moved_from_demo())
-        self.driver_release = _release(f"{name}-driver", charts.DRIVER, driver_values(store, driver), on_cluster)
+        self.driver_release = _release(
+            f"{name}-driver", charts.DRIVER, driver_values(cluster, store, driver), on_cluster
+        )
         self.releases: list[pulumi.Resource] = [self.driver_release]
         if store.chart is not None:
-            self.releases.append(_release(f"{name}-provider", store.chart, provider_values(store), on_cluster))
+            self.releases.append(_release(f"{name}-provider", store.chart, store.chart_values, on_cluster))
         self.register_outputs({})

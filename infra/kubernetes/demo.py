@@ -223,6 +223,8 @@ class SecretStoreDemo(pulumi.ComponentResource):
             opts=_after(in_namespace, *before_pods, *identity.ready, *store.ready),
         )
         # Pulumi waits for a Deployment to become available; this one never can, by design.
+        # It starts once the store is ready, so that it is refused for the reason the demo
+        # shows (with Vault: once the configuration Job has written the role).
         unauthorized = Deployment(
             f"{name}-unauthorized",
             **demo_deployment_args(
@@ -237,7 +239,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 annotations={"pulumi.com/skipAwait": "true"},
                 pod_labels=identity.pod_labels,
             ),
-            opts=_after(in_namespace, *before_pods),
+            opts=_after(in_namespace, *before_pods, *store.ready),
         )
 
         self.namespace = service_account.metadata.namespace
