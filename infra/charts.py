@@ -1,7 +1,7 @@
 """Every Helm chart this project installs, pinned in one place.
 
-Bump a version here only together with the chart values copied into tests/charts/, which
-the tests check the program's values against.
+Bump a version here only together with the chart vendored in tests/charts/, which the tests
+render with the program's values.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ AZURE_PROVIDER = HelmChart(
     version="1.8.2",
     repo="https://azure.github.io/secrets-store-csi-driver-provider-azure/charts",
 )
+
+VAULT = HelmChart(
+    name="vault",
+    version="0.34.1",
+    repo="https://helm.releases.hashicorp.com",
+)
+# The Vault the chart 0.34.1 runs (its server.image); the configuration Job uses its CLI.
+VAULT_IMAGE = "hashicorp/vault:2.0.4"
 
 # The driver chart 1.6.0 declares `kubeVersion: ">=1.30.0-0"`.
 MIN_KUBERNETES_VERSION = (1, 30)

@@ -9,10 +9,11 @@ without credentials.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from kubernetes import client, config
@@ -105,8 +106,43 @@ def quiet_libraries() -> Iterator[list[logging.LogRecord]]:
         root.removeHandler(handler)
 
 
-def read(path: str | None, text: str | None) -> dict[str, Any]:
-    """The checked kubeconfig document, from the file `path` or else from `text`."""
+def default_paths() -> list[str]:
+    """Where kubectl looks: the files $KUBECONFIG lists, or ~/.kube/config."""
+    listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return listed or [os.path.join(os.path.expanduser("~"), ".kube", "config")]
+
+
+def _merged(paths: list[str]) -> dict[str, Any]:
+    """The files as kubectl merges them: the first of each name, the first current-context."""
+    merged: dict[str, Any] = {"clusters": [], "contexts": [], "users": []}
+    for path in paths:
+        if len(paths) > 1 and not os.path.exists(path):
+            continue
+        document = read(path, None, check=False)
+        if not isinstance(document, dict):
+            raise KubeconfigError(f"kubeconfig {path} is not valid: it is not a YAML or JSON mapping")
+        for section in ("clusters", "contexts", "users"):
+            known = {entry.get("name") for entry in merged[section]}
+            entries = document.get(section) or []
+            if not isinstance(entries, list):
+                raise KubeconfigError(f"kubeconfig {path} is not valid: {section} is not a list")
+            merged[section] += [e for e in entries if not isinstance(e, dict) or e.get("name") not in known]
+        merged.setdefault("current-context", document.get("current-context"))
+        if not merged["current-context"]:
+            merged["current-context"] = document.get("current-context")
+    return merged
+
+
+def read(path: str | None, text: str | None, check: bool = True) -> dict[str, Any]:
+    """The checked kubeconfig document, from the file `path`, or else from `text`, or else
+    from where kubectl looks."""
+    if path is None and text is None:
+        paths = default_paths()
+        document = _merged(paths)
+        problem = shape_problem(document)
+        if problem:
+            raise KubeconfigError(f"kubeconfig {os.pathsep.join(paths)} is not valid: {one_line(problem)}")
+        return document
     where = path or "the stack output kubeConfig"
     if path:
         try:
@@ -127,6 +163,8 @@ def read(path: str | None, text: str | None) -> dict[str, Any]:
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "not YAML"
         raise KubeconfigError(f"kubeconfig {where} is not valid: it is not YAML ({problem}{at})") from None
+    if not check:
+        return cast(dict[str, Any], document)
     problem = shape_problem(document)
     if problem:
         raise KubeconfigError(f"kubeconfig {where} is not valid: {one_line(problem)}")
@@ -134,10 +172,19 @@ def read(path: str | None, text: str | None) -> dict[str, Any]:
     return document
 
 
-def api_client(path: str | None, text: str | None, retries: int = 1) -> client.ApiClient:
-    """An API client for the kubeconfig's current context, logged in."""
-    where = path or "the stack output kubeConfig"
+def api_client(path: str | None, text: str | None, retries: int = 1, context: str | None = None) -> client.ApiClient:
+    """An API client for the kubeconfig's current context (or `context`), logged in. Without
+    `path` and `text`, the kubeconfig kubectl would use."""
+    where = path or ("the stack output kubeConfig" if text is not None else os.pathsep.join(default_paths()))
     document = read(path, text)
+    if context is not None:
+        names = [c["name"] for c in document["contexts"]]
+        if context not in names:
+            raise KubeconfigError(f"kubeconfig {where} has no context {context!r}: it has {', '.join(names)}")
+        document = {**document, "current-context": context}
+        problem = shape_problem(document)
+        if problem:
+            raise KubeconfigError(f"kubeconfig {where} is not valid: {one_line(problem)}")
     command = exec_command(document)
     if command and shutil.which(command) is None:
         # The client would only log the failed login and then be refused with a 401.

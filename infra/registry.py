@@ -21,7 +21,9 @@ from infra import charts
 from infra.aws.settings import AwsClusterSettings, IrsaSettings, PodIdentitySettings, SecretsManagerSettings
 from infra.azure.settings import ApplicationSettings, AzureClusterSettings, KeyVaultSettings, ManagedIdentitySettings
 from infra.charts import HelmChart
+from infra.existing.settings import ExistingClusterSettings
 from infra.settings import SettingsModel
+from infra.vault.settings import KubernetesAuthSettings, VaultSettings
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,16 @@ CLUSTERS: dict[str, ClusterSource] = {
             default_store="keyVault",
             build=Builder("infra.azure.cluster"),
         ),
+        ClusterSource(
+            name="kubernetes",
+            title="an existing cluster, such as kind",
+            settings=ExistingClusterSettings,
+            default_store="vault",
+            build=Builder("infra.existing.cluster"),
+        ),
     )
 }
+ALL_CLUSTERS = tuple(CLUSTERS)
 
 STORES: dict[str, SecretStore] = {
     entry.name: entry
@@ -128,6 +138,22 @@ STORES: dict[str, SecretStore] = {
             clusters=("azure",),
             default_identity="application",
             build=Builder("infra.azure.key_vault"),
+        ),
+        SecretStore(
+            name="vault",
+            title="HashiCorp Vault in the cluster",
+            settings=VaultSettings,
+            provider="vault",
+            chart=charts.VAULT,
+            # The audience the SecretProviderClass asks for and the Vault role checks.
+            token_audiences=("vault",),
+            # Vault takes requests up to 32 MiB. What binds first is the Kubernetes Secret
+            # that carries a value to the configuration Job: at most 1 MiB, base64-encoded,
+            # holding the value about twice (whole, and key by key).
+            max_secret_bytes=262_144,
+            clusters=ALL_CLUSTERS,
+            default_identity="kubernetesAuth",
+            build=Builder("infra.vault.store"),
         ),
     )
 }
@@ -175,6 +201,16 @@ IDENTITIES: dict[str, IdentityMode] = {
             # "No matching federated identity record found" for the default service account.
             denials=("AADSTS70021", "AADSTS700213"),
             build=Builder("infra.azure.managed_identity"),
+        ),
+        IdentityMode(
+            name="kubernetesAuth",
+            title="Vault's Kubernetes auth, a role bound to the service account",
+            settings=KubernetesAuthSettings,
+            store="vault",
+            clusters=ALL_CLUSTERS,
+            # Vault's login refuses a token of another service account with 403.
+            denials=("service account name not authorized",),
+            build=Builder("infra.vault.kubernetes_auth"),
         ),
     )
 }

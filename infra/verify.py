@@ -431,12 +431,15 @@ def stack_outputs(stack: str | None, show_secrets: bool) -> dict[str, Any]:
         raise VerifyError("`pulumi stack output --json` did not print JSON") from None
 
 
-def api_client(kubeconfig_path: str | None, kubeconfig_text: str | None) -> client.ApiClient:
-    """An API client from the kubeconfig file, or else its text; VerifyError when unusable."""
+def api_client(
+    kubeconfig_path: str | None, kubeconfig_text: str | None, context: str | None = None
+) -> client.ApiClient:
+    """An API client from the kubeconfig file, or else its text, or else the one kubectl
+    would use; VerifyError when unusable."""
     try:
         # One retry in the connection pool: a dead server is known in seconds, and verify
         # itself waits out a briefly unwell one.
-        return _api_client(kubeconfig_path, kubeconfig_text, retries=1)
+        return _api_client(kubeconfig_path, kubeconfig_text, retries=1, context=context)
     except KubeconfigError as error:
         raise VerifyError(str(error)) from None
 
@@ -447,7 +450,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Check a deployed secretstore-csi stack: the article's checks, as one command.",
     )
     parser.add_argument("--stack", help="the Pulumi stack to read outputs from (default: the selected one)")
-    parser.add_argument("--kubeconfig", help="a kubeconfig file (default: the stack output kubeConfig)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="a kubeconfig file (default: the stack output kubeConfig; for a stack on an existing cluster, "
+        "the kubeconfig kubectl uses)",
+    )
+    parser.add_argument(
+        "--context", help="the kubeconfig context (default: the stack output kubeContext, or the current one)"
+    )
     parser.add_argument("--namespace", help="default: the stack output namespace")
     parser.add_argument("--authorized", help="default: the stack output authorizedDeployment")
     parser.add_argument("--unauthorized", help="default: the stack output unauthorizedDeployment")
@@ -514,11 +524,11 @@ def main(argv: list[str] | None = None) -> int:
             identity=str(values["identity"]),
             expected=expected,
         )
+        # A stack on an existing cluster exports no kubeconfig: it uses the user's, as kubectl.
         kubeconfig_text = outputs.get("kubeConfig") if not args.kubeconfig else None
-        if not args.kubeconfig and not kubeconfig_text:
-            raise VerifyError("the stack has no output kubeConfig; pass --kubeconfig")
+        context = args.context or outputs.get("kubeContext")
         with quiet_libraries():
-            api = api_client(args.kubeconfig, kubeconfig_text)
+            api = api_client(args.kubeconfig, kubeconfig_text, context)
             with api:
                 checks = verify(
                     api,

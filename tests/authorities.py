@@ -6,6 +6,7 @@ Shared by every test module that builds Kubernetes objects or Helm values.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import subprocess
@@ -19,6 +20,7 @@ import kubernetes_validate
 import yaml
 
 from tests.harness import ProgramRun
+from tests.harness import reveal as plain
 
 KUBERNETES_VERSION = "1.35"
 CRD = Path(__file__).parent / "crds" / "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml"
@@ -67,7 +69,7 @@ def validate_kubernetes_objects(run: ProgramRun) -> int:
         if obj["kind"] == "SecretProviderClass":
             jsonschema.validate(obj, spc_schema())
         else:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            validate_strict(obj, KUBERNETES_VERSION)
     return len(objects)
 
 
@@ -80,8 +82,8 @@ def value_problems(values: Any, defaults: Any, path: str = "") -> list[str]:
         defaults, list
     ) != isinstance(values, list):
         return [f"{where}: the chart has {type(defaults).__name__} here, not {type(values).__name__}"]
-    if not isinstance(values, dict):
-        return []
+    if not isinstance(values, dict) or defaults == {}:
+        return []  # a scalar, or a map the chart leaves open ({}), such as annotations
     problems = []
     for key, value in values.items():
         if key not in defaults:
@@ -104,7 +106,7 @@ def release_value_problems(run: ProgramRun) -> dict[str, list[str]]:
     """For each Helm release of the run, the values its pinned chart does not have."""
     releases = run.of_type(RELEASE)
     assert releases
-    return {r.name: value_problems(r.inputs["values"], chart_defaults(r.inputs)) for r in releases}
+    return {r.name: value_problems(plain(r.inputs["values"]), chart_defaults(r.inputs)) for r in releases}
 
 
 def helm() -> str:
@@ -117,13 +119,31 @@ def helm() -> str:
 def render(release: dict[str, Any], kubernetes_version: str, values: Any = None) -> list[dict[str, Any]]:
     """The objects `helm install` would create for a recorded release (its CRDs and hooks
     included), from the vendored chart and exactly the values the program passes."""
+    given = json.dumps(plain(release["values"] if values is None else values), sort_keys=True)
+    text = _helm_template(release["name"], str(chart_directory(release)), release["namespace"], given, kubernetes_version)
+    return [document for document in yaml.safe_load_all(text) if document]
+
+
+@functools.cache
+def _helm_template(name: str, chart: str, namespace: str, values: str, kubernetes_version: str) -> str:
+    """`helm template`'s output; the same release renders once per test session."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        json.dump(release["values"] if values is None else values, file)
+        file.write(values)
         file.flush()
         result = subprocess.run(
-            [helm(), "template", release["name"], str(chart_directory(release)), "--namespace", release["namespace"],
-             "--values", file.name, "--kube-version", f"{kubernetes_version}.0", "--include-crds"],
+            [helm(), "template", name, chart, "--namespace", namespace, "--values", file.name,
+             "--kube-version", f"{kubernetes_version}.0", "--include-crds"],
             capture_output=True, text=True, check=False,
         )
     assert result.returncode == 0, result.stderr
-    return [document for document in yaml.safe_load_all(result.stdout) if document]
+    return result.stdout
+
+
+def validate_strict(obj: dict[str, Any], kubernetes_version: str) -> None:
+    """kubernetes-validate in strict mode; an object checked once need not be checked again."""
+    _validate_strict(json.dumps(obj, sort_keys=True), kubernetes_version)
+
+
+@functools.cache
+def _validate_strict(obj: str, kubernetes_version: str) -> None:
+    kubernetes_validate.validate(json.loads(obj), kubernetes_version, strict=True)

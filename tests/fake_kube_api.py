@@ -54,6 +54,17 @@ POD_IDENTITY_DENIAL = (
 )
 
 
+# vault-csi-provider when Vault's Kubernetes auth refuses the pod's service account
+# (composed from the provider's and the auth plugin's sources; see README).
+VAULT_DENIAL = (
+    'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+    "failed to mount secrets store objects for pod default/hello-server-unauthorized-7f4b9c6d8-m9w4t, "
+    'err: rpc error: code = Unknown desc = error making mount request: couldn\'t read secret "secret": '
+    "failed to login: Error making API request.\n\nURL: POST http://127.0.0.1/v1/auth/kubernetes/login\n"
+    "Code: 403. Errors:\n\n* service account name not authorized"
+)
+
+
 def deployment(name: str, available: int) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
     return {

@@ -142,12 +142,35 @@ class ProgramRun:
         return max((length(r) for r in resources), default=0)
 
     def kubernetes_objects(self) -> list[dict[str, Any]]:
-        """The manifests of every Kubernetes object the program registers (not Helm releases)."""
+        """The manifests of every Kubernetes object the program registers (not Helm releases),
+        as the API server gets them: values marked secret in place."""
         return [
-            r.inputs
+            reveal(r.inputs)
             for r in self.resources
             if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
         ]
+
+    def depends_on_transitively(self, dependent: Registered, dependency: Registered) -> bool:
+        """Whether `dependent` is created after `dependency`, directly or through others."""
+        seen, todo = set(), list(dependent.dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn == dependency.urn:
+                return True
+            if urn not in seen:
+                seen.add(urn)
+                todo += next((r.dependencies for r in self.resources if r.urn == urn), [])
+        return False
+
+
+def reveal(value: Any) -> Any:
+    """A recorded input with every value marked secret replaced by the value itself."""
+    value, _ = unsecret(value)
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
 
 
 def unsecret(value: Any) -> tuple[Any, bool]:
@@ -371,10 +394,25 @@ def stack_for(cloud: str) -> str:
     return stacks[0]
 
 
+def foreign_keys(cloud: str, store: str, identity: str) -> list[str]:
+    """The keys of a stack file that belong to another store or identity mode than these, which
+    a user drops (`pulumi config rm`) when switching."""
+    from infra import registry
+
+    entries = [
+        *(e for e in registry.STORES.values() if e.name != store),
+        *(e for e in registry.IDENTITIES.values() if e.name != identity),
+    ]
+    wanted = {*registry.STORES[store].settings.config_keys(), *registry.IDENTITIES[identity].settings.config_keys()}
+    return [key for entry in entries for key in entry.settings.config_keys() if key not in wanted]
+
+
 def run_combination(cloud: str, store: str, identity: str, **changes: Any) -> ProgramRun:
-    """__main__.py with the stack file of `cloud`, and `store` and `identity` set."""
+    """__main__.py with the stack file of `cloud`, `store` and `identity` set, and the keys of
+    other stores and identity modes dropped."""
     set_ = {f"{PROJECT}:store": store, f"{PROJECT}:identity": identity, **changes.pop("set_", {})}
-    return run_program(stack_for(cloud), set_=set_, **changes)
+    remove = (*foreign_keys(cloud, store, identity), *changes.pop("remove", ()))
+    return run_program(stack_for(cloud), set_=set_, remove=remove, **changes)
 
 
 def run_program(stack: str, **changes: Any) -> ProgramRun:

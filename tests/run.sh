@@ -29,4 +29,5 @@ venv/bin/python -m ruff check .
 echo "==> mypy"
 venv/bin/python -m mypy
 echo "==> pytest"
-exec venv/bin/python -m pytest "$@"
+# On every core; `-n 0` as an argument runs it in this process, one test after the other.
+exec venv/bin/python -m pytest -n auto "$@"

@@ -1,10 +1,12 @@
-"""End to end against a real cloud: `pulumi up`, the verify command, `pulumi destroy`.
+"""End to end against a real cluster: `pulumi up`, the verify command, `pulumi destroy`.
 
-Opt-in. It runs only when SECRETSTORE_LIVE_STACK names a stack (aws-dev or azure-dev), the
-Pulumi CLI is on PATH and the cloud's credentials are present; otherwise it is skipped and
-says why. It creates and deletes a whole cluster: expect 30-40 minutes and a cloud bill.
+Opt-in. It runs only when SECRETSTORE_LIVE_STACK names a stack (aws-dev, azure-dev or
+local-dev), the Pulumi CLI is on PATH and the cloud's credentials, or for local-dev the kind
+cluster's context, are there; otherwise it is skipped and says why. On a cloud it creates and
+deletes a whole cluster: expect 30-40 minutes and a bill. On local-dev it takes minutes and
+leaves the kind cluster as it found it.
 
-    SECRETSTORE_LIVE_STACK=aws-dev ./tests/run.sh -m live
+    SECRETSTORE_LIVE_STACK=local-dev ./tests/run.sh -m live
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import verify
+from infra import kubeconfig, verify
 from tests.harness import ROOT, stack_files
 
 STACK = os.environ.get("SECRETSTORE_LIVE_STACK", "")
@@ -39,7 +41,7 @@ def _azure_credentials() -> bool:
 def skip_reason(stack: str = STACK) -> str | None:
     """Why the live test cannot run here, or None when it can."""
     if not stack:
-        return "live test: set SECRETSTORE_LIVE_STACK=aws-dev or azure-dev to deploy a real stack"
+        return "live test: set SECRETSTORE_LIVE_STACK=local-dev, aws-dev or azure-dev to deploy a real stack"
     stacks = stack_files()
     if stack not in stacks:
         return f"live test: SECRETSTORE_LIVE_STACK={stack!r} is none of {', '.join(stacks)}"
@@ -50,6 +52,14 @@ def skip_reason(stack: str = STACK) -> str | None:
         return "live test: no AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE or ~/.aws)"
     if cloud == "azure" and not _azure_credentials():
         return "live test: no Azure credentials (`az login`, or ARM_CLIENT_ID)"
+    if cloud == "kubernetes":
+        context = stacks[stack].get("secretstore-csi:kubeContext")
+        try:
+            contexts = [c["name"] for c in kubeconfig.read(None, None)["contexts"]]
+        except kubeconfig.KubeconfigError as error:
+            return f"live test: {error}"
+        if context and context not in contexts:
+            return f"live test: no context {context} in your kubeconfig: run `kind create cluster --name secretstore`"
     return None
 
 
@@ -68,10 +78,36 @@ def test_up_then_verify_then_destroy():
             unauthorized=outputs["unauthorizedDeployment"],
             identity=outputs["identity"],
         )
-        # The kubeconfig holds credentials: hand it over in memory, never as a file.
-        with verify.api_client(None, outputs["kubeConfig"]) as api:
+        # The kubeconfig holds credentials: hand it over in memory, never as a file. A stack
+        # on an existing cluster has none of its own: the user's, with the stack's context.
+        with verify.api_client(None, outputs.get("kubeConfig"), outputs.get("kubeContext")) as api:
             checks = verify.verify(api, target, timeout=900, progress=print)
         print(verify.report(target, checks))
         assert all(check.passed for check in checks)
     finally:
         stack.destroy(on_output=print)
+
+
+def test_the_local_stack_needs_the_kind_clusters_context(tmp_path, monkeypatch):
+    pulumi = tmp_path / "pulumi"
+    pulumi.write_text("#!/bin/sh\n")
+    pulumi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    config = tmp_path / "config"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: other, context: {cluster: c, user: u}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    assert skip_reason("local-dev") == (
+        "live test: no context kind-secretstore in your kubeconfig: run `kind create cluster --name secretstore`"
+    )
+    config.write_text(
+        config.read_text().replace(
+            "contexts: [{name: other, context: {cluster: c, user: u}}]",
+            "contexts: [{name: other, context: {cluster: c, user: u}}, {name: kind-secretstore, context: {cluster: c}}]",
+        )
+    )
+    assert skip_reason("local-dev") is None

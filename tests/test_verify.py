@@ -23,6 +23,7 @@ from tests.fake_kube_api import (
     AWS_DENIAL,
     AZURE_DENIAL,
     POD_IDENTITY_DENIAL,
+    VAULT_DENIAL,
     Cluster,
     event,
     kubeconfig,
@@ -506,7 +507,7 @@ def test_no_library_logging_reaches_the_user(tmp_path, capsys):
 @pytest.mark.parametrize(
     "identity, denial",
     [("irsa", AWS_DENIAL), ("podIdentity", POD_IDENTITY_DENIAL), ("application", AZURE_DENIAL),
-     ("managedIdentity", AZURE_DENIAL)],
+     ("managedIdentity", AZURE_DENIAL), ("kubernetesAuth", VAULT_DENIAL)],
 )
 def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, identity=identity) == 0
@@ -514,10 +515,69 @@ def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity
 
 
 @pytest.mark.parametrize(
-    "identity, denial", [("podIdentity", AWS_DENIAL), ("irsa", POD_IDENTITY_DENIAL), ("managedIdentity", AWS_DENIAL)]
+    "identity, denial",
+    [("podIdentity", AWS_DENIAL), ("irsa", POD_IDENTITY_DENIAL), ("managedIdentity", AWS_DENIAL),
+     ("kubernetesAuth", AZURE_DENIAL), ("irsa", VAULT_DENIAL)],
 )
 def test_another_modes_denial_is_not_accepted(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, "--grace", "0.2", identity=identity) == 1
     out = capsys.readouterr().out
     assert f"FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied ({identity})" in out
     assert "FailedMount for another reason" in out
+
+
+# A stack on an existing cluster: the kubeconfig kubectl uses, and the stack's context
+
+
+def _two_context_kubeconfig(tmp_path: Path, url: str) -> Path:
+    document = yaml.safe_load(kubeconfig(url))
+    document["clusters"].append({"name": "elsewhere", "cluster": {"server": "http://127.0.0.1:9"}})
+    document["contexts"].append({"name": "other", "context": {"cluster": "elsewhere", "user": "fake"}})
+    document["contexts"][0]["name"] = "kind-secretstore"
+    document["current-context"] = "other"
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_an_existing_clusters_stack_is_checked_through_kubectls_kubeconfig_and_its_context(
+    tmp_path, capsys, monkeypatch
+):
+    outputs = {
+        "cloud": "kubernetes", "store": "vault", "identity": "kubernetesAuth", "kubeContext": "kind-secretstore",
+        "namespace": "default", "authorizedDeployment": "hello-server-authorized",
+        "unauthorizedDeployment": "hello-server-unauthorized",
+    }
+    with serve(Cluster.healthy(denial=VAULT_DENIAL)) as url:
+        # The current context points elsewhere; the stack's kubeContext is the one to use.
+        monkeypatch.setenv("KUBECONFIG", str(_two_context_kubeconfig(tmp_path, url)))
+        monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, outputs)}{os.pathsep}{os.environ['PATH']}")
+        assert verify.main(["--stack", "local-dev", "--timeout", "5", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (kubernetesAuth)" in out
+    assert (tmp_path / "pulumi-calls").read_text() == "stack output --json --show-secrets --stack local-dev\n"
+
+
+def test_a_context_the_kubeconfig_lacks_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(_two_context_kubeconfig(tmp_path, "http://127.0.0.1:9")))
+    assert verify.main([*NAMES, "--identity", "kubernetesAuth", "--kubeconfig", os.environ["KUBECONFIG"],
+                        "--context", "missing"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: kubeconfig {os.environ['KUBECONFIG']} has no context 'missing': it has kind-secretstore, other\n"
+
+
+def test_kubectls_kubeconfig_files_are_merged_as_kubectl_merges_them(tmp_path, monkeypatch):
+    from infra import kubeconfig as kubeconfig_module
+
+    first = tmp_path / "a"
+    first.write_text(kubeconfig("http://127.0.0.1:1"))
+    second_document = yaml.safe_load(kubeconfig("http://127.0.0.1:2"))
+    second_document["contexts"][0]["name"] = "second"
+    second_document["current-context"] = "second"
+    second = tmp_path / "b"
+    second.write_text(yaml.safe_dump(second_document))
+    monkeypatch.setenv("KUBECONFIG", f"{first}{os.pathsep}{tmp_path / 'missing'}{os.pathsep}{second}")
+    merged = kubeconfig_module.read(None, None)
+    assert [c["name"] for c in merged["contexts"]] == ["fake", "second"]
+    assert merged["current-context"] == "fake"  # the first file's
+    assert [c["cluster"]["server"] for c in merged["clusters"]] == ["http://127.0.0.1:1"]  # first name wins

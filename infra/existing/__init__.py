@@ -1,0 +1,1 @@
+"""An existing Kubernetes cluster, such as kind on a laptop: the program creates none."""

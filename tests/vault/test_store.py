@@ -1,0 +1,205 @@
+"""Vault in the cluster: the pinned chart in dev mode with its CSI provider, a configuration
+Job that Pulumi awaits, and the SecretProviderClass that reads what the Job wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from infra import charts
+from tests import pod_security
+from tests.authorities import CHARTS, render, validate_kubernetes_objects
+from tests.harness import ProgramRun, config_problems, reveal, run_program, unsecret
+
+P = "secretstore-csi"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+JOB = "kubernetes:batch/v1:Job"
+SECRET = "kubernetes:core/v1:Secret"
+SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROOT_TOKEN = "secretstore-vault-root-token"
+
+
+@pytest.fixture(scope="module")
+def local() -> ProgramRun:
+    run = run_program("local-dev")
+    assert validate_kubernetes_objects(run) >= 8
+    return run
+
+
+@pytest.fixture(scope="module")
+def several() -> ProgramRun:
+    listed = [{"name": "db", "keys": ["username", "password"]}, {"name": "api-token"}]
+    run = run_program("local-dev", set_={f"{P}:secrets": json.dumps(listed), f"{P}:syncSecret": "true"})
+    assert validate_kubernetes_objects(run) >= 9
+    return run
+
+
+def _root_token(run: ProgramRun) -> str:
+    return run.one("random:index/randomPassword:RandomPassword", ROOT_TOKEN).outputs["result"]
+
+
+def test_vault_is_the_pinned_chart_in_dev_mode_in_its_own_namespace(local: ProgramRun):
+    release = local.one(RELEASE, "secretstore-vault").inputs
+    assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (
+        "vault", "0.34.1", "https://helm.releases.hashicorp.com"
+    )
+    assert (release["name"], release["namespace"]) == ("vault", "vault")
+    # The values hold the root token, so Pulumi keeps them secret.
+    values, values_secret = unsecret(release["values"])
+    token, token_secret = unsecret(values["server"]["dev"]["devRootToken"])
+    assert (values_secret or token_secret) and token == _root_token(local)
+    assert values["server"]["dev"]["enabled"] is True
+    assert values["injector"] == {"enabled": False} and values["csi"] == {"enabled": True}
+    namespace = local.one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    assert namespace == {"name": "vault", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}
+
+
+def test_the_root_token_is_generated_once_and_long(local: ProgramRun):
+    password = local.one("random:index/randomPassword:RandomPassword", ROOT_TOKEN)
+    assert password.inputs == {"length": 32, "special": False}
+
+
+def test_the_rendered_server_passes_the_restricted_profile_and_the_provider_needs_host_paths(local: ProgramRun):
+    objects = render(local.one(RELEASE, "secretstore-vault").inputs, "1.35")
+    (server,) = [o for o in objects if o["kind"] == "StatefulSet"]
+    assert pod_security.violations(server["spec"]["template"]["spec"]) == []
+    (provider,) = [o for o in objects if o["kind"] == "DaemonSet"]
+    assert provider["metadata"]["name"] == "vault-csi-provider"
+    assert any("hostPath" in volume for volume in provider["spec"]["template"]["spec"]["volumes"])
+    assert pod_security.violations(provider["spec"]["template"]["spec"]) != []
+    # The chart's injector is off: no webhook that would rewrite other pods.
+    assert not [o for o in objects if o["kind"] == "MutatingWebhookConfiguration"]
+
+
+def test_the_job_runs_the_vault_the_chart_runs(local: ProgramRun):
+    values = yaml.safe_load((CHARTS / f"vault-{charts.VAULT.version}" / "values.yaml").read_text())
+    image = values["server"]["image"]
+    (container,) = local.one(JOB).inputs["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"{image['repository']}:{image['tag']}"
+
+
+def test_the_job_gets_the_token_and_values_from_kubernetes_secrets_only(several: ProgramRun):
+    job = reveal(several.one(JOB).inputs)
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    assert env["VAULT_TOKEN"] == {
+        "name": "VAULT_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "vault-configure-token", "key": "token"}},
+    }
+    assert env["VAULT_ADDR"]["value"] == "http://vault.vault.svc:8200"
+    (projected,) = [v for v in pod["volumes"] if v["name"] == "values"]
+    assert [s["secret"]["name"] for s in projected["projected"]["sources"]] == ["vault-value-db", "vault-value-api-token"]
+    generated = [r.outputs["result"] for r in several.of_type("random:index/randomPassword:RandomPassword")]
+    text = json.dumps(job)
+    assert len(generated) == 4 and not [value for value in generated if value in text]
+    secrets = {s.inputs["metadata"]["name"]: s.inputs for s in several.of_type(SECRET)}
+    assert set(secrets) == {"vault-configure-token", "vault-value-db", "vault-value-api-token"}
+    for secret in secrets.values():
+        data, all_secret = unsecret(secret["stringData"])
+        assert all_secret or all(unsecret(value)[1] for value in data.values()), "marked secret"
+    db = json.loads(reveal(secrets["vault-value-db"]["stringData"])["db.json"])
+    assert set(db) == {"json", "username", "password"} and json.loads(db["json"]) == {
+        "username": db["username"], "password": db["password"]
+    }
+    token = json.loads(reveal(secrets["vault-value-api-token"]["stringData"])["api-token.json"])
+    assert set(token) == {"value"}
+
+
+def test_the_job_and_its_pod_pass_the_strict_schema_and_the_restricted_profile(local: ProgramRun):
+    job = reveal(local.one(JOB).inputs)
+    assert pod_security.violations(job["spec"]["template"]["spec"]) == []
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def _job_name(run: ProgramRun) -> str:
+    name, is_secret = unsecret(run.one(JOB).inputs["metadata"]["name"])
+    assert not is_secret
+    return name
+
+
+def test_the_jobs_name_changes_when_a_secret_changes_and_only_then(local: ProgramRun):
+    name = _job_name(local)
+    assert re.fullmatch(r"vault-configure-[0-9a-f]{12}", name)
+    assert _job_name(run_program("local-dev")) == name
+    first = run_program("local-dev", secrets={f"{P}:secretPassword": "first-password"})
+    second = run_program("local-dev", secrets={f"{P}:secretPassword": "second-password"})
+    assert len({name, _job_name(first), _job_name(second)}) == 3
+    renamed = run_program("local-dev", set_={f"{P}:serviceAccount": "reader"})
+    assert _job_name(renamed) != name
+
+
+def test_the_job_writes_a_policy_for_exactly_the_secrets_and_a_role_for_exactly_the_account(several: ProgramRun):
+    script = several.one(JOB).inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    policy = script.split("<<'POLICY'\n", 1)[1].split("\nPOLICY\n", 1)[0]
+    assert policy == (
+        'path "secret/data/secretstore/default/db" {\n  capabilities = ["read"]\n}\n'
+        'path "secret/data/secretstore/default/api-token" {\n  capabilities = ["read"]\n}'
+    )
+    assert (
+        "vault write auth/kubernetes/role/default-test bound_service_account_names=test "
+        "bound_service_account_namespaces=default audience=vault token_policies=secretstore-default-test "
+        "token_ttl=20m"
+    ) in script
+    assert "*" not in policy
+
+
+def test_the_class_reads_each_mounted_file_from_its_field(several: ProgramRun):
+    spec = several.one(SPC).inputs["spec"]
+    assert spec["provider"] == "vault"
+    parameters = dict(spec["parameters"])
+    assert (parameters.pop("roleName"), parameters.pop("audience")) == ("default-test", "vault")
+    assert yaml.safe_load(parameters.pop("objects")) == [
+        {"objectName": "db", "secretPath": "secret/data/secretstore/default/db", "secretKey": "json"},
+        {"objectName": "db-username", "secretPath": "secret/data/secretstore/default/db", "secretKey": "username"},
+        {"objectName": "db-password", "secretPath": "secret/data/secretstore/default/db", "secretKey": "password"},
+        {"objectName": "api-token", "secretPath": "secret/data/secretstore/default/api-token", "secretKey": "value"},
+    ]
+    assert parameters == {}
+    assert [item["key"] for item in spec["secretObjects"][0]["data"]] == ["db", "db-username", "db-password", "api-token"]
+
+
+def test_the_driver_requests_the_audience_the_role_checks(local: ProgramRun):
+    driver = local.one(RELEASE, "secretstore-demo-driver").inputs
+    assert driver["values"]["tokenRequests"] == [{"audience": "vault"}]
+
+
+def test_the_releases_install_side_by_side_and_the_pods_wait_for_the_job(local: ProgramRun):
+    driver, vault = local.one(RELEASE, "secretstore-demo-driver"), local.one(RELEASE, "secretstore-vault")
+    job = local.one(JOB)
+    assert not local.depends_on(vault, driver) and not local.depends_on(driver, vault)
+    assert local.depends_on(job, vault)
+    for secret in local.of_type(SECRET):
+        assert local.depends_on(job, secret)
+    for name in ("secretstore-demo-authorized", "secretstore-demo-unauthorized"):
+        deployment = local.one(DEPLOYMENT, name)
+        assert local.depends_on(deployment, job) and local.depends_on(deployment, local.one(SPC)), name
+
+
+def test_vault_may_not_share_the_workloads_namespace():
+    assert config_problems("local-dev", set_={f"{P}:namespace": "vault"}) == [
+        f"{P}:vaultNamespace = 'vault': expected a namespace other than the workload's ({P}:namespace): Vault's "
+        "CSI provider mounts host paths, so its namespace cannot enforce the restricted profile that the "
+        "workload's does"
+    ]
+
+
+def test_a_secret_too_large_for_the_jobs_kubernetes_secret_is_refused():
+    (problem,) = config_problems("local-dev", secrets={f"{P}:secretPassword": "x" * 300_000})
+    assert problem.endswith(
+        "more than the 262144 that HashiCorp Vault in the cluster accepts for one secret (the value is not shown)"
+    )
+
+
+def test_the_stack_exports_what_verify_and_the_readme_use(local: ProgramRun):
+    exports = {name: export.value for name, export in local.exports.items()}
+    assert exports["vaultAddress"] == "http://vault.vault.svc:8200"
+    assert exports["vaultRole"] == "default-test"
+    assert exports["vaultSecretPaths"] == {"secret": "secret/data/secretstore/default/secret"}
+    assert (exports["cloud"], exports["store"], exports["identity"]) == ("kubernetes", "vault", "kubernetesAuth")
