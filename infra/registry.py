@@ -22,6 +22,7 @@ from infra.aws.settings import AwsClusterSettings, IrsaSettings, PodIdentitySett
 from infra.azure.settings import ApplicationSettings, AzureClusterSettings, KeyVaultSettings, ManagedIdentitySettings
 from infra.charts import HelmChart
 from infra.existing.settings import ExistingClusterSettings
+from infra.gcp.settings import GcpClusterSettings, SecretManagerSettings, WorkloadIdentitySettings
 from infra.settings import SettingsModel
 from infra.vault.settings import KubernetesAuthSettings, VaultSettings
 
@@ -58,7 +59,9 @@ class SecretStore:
     chart: HelmChart | None
     """The provider's Helm chart, installed next to the shared driver release."""
     token_audiences: tuple[str, ...]
-    """The service-account tokens the driver must request for this provider."""
+    """The service-account tokens the driver must request for this provider, when they are the
+    same for every stack. Empty when they depend on the stack's config: the store binding
+    always says which the driver requests."""
     max_secret_bytes: int
     """The largest value the store accepts for one secret."""
     clusters: tuple[str, ...]
@@ -96,6 +99,13 @@ CLUSTERS: dict[str, ClusterSource] = {
             settings=AzureClusterSettings,
             default_store="keyVault",
             build=Builder("infra.azure.cluster"),
+        ),
+        ClusterSource(
+            name="gcp",
+            title="a GKE Standard cluster with Workload Identity Federation",
+            settings=GcpClusterSettings,
+            default_store="secretManager",
+            build=Builder("infra.gcp.cluster"),
         ),
         ClusterSource(
             name="kubernetes",
@@ -138,6 +148,21 @@ STORES: dict[str, SecretStore] = {
             clusters=("azure",),
             default_identity="application",
             build=Builder("infra.azure.key_vault"),
+        ),
+        SecretStore(
+            name="secretManager",
+            title="Google Cloud Secret Manager",
+            settings=SecretManagerSettings,
+            provider="gcp",
+            # Upstream publishes a manifest, not a chart: the store installs the provider.
+            chart=None,
+            # The cluster's workload pool, <project>.svc.id.goog: the binding says which.
+            token_audiences=(),
+            # "Must be no larger than 64KiB" (SecretVersion.secret_data).
+            max_secret_bytes=65_536,
+            clusters=("gcp",),
+            default_identity="workloadIdentity",
+            build=Builder("infra.gcp.secret_manager"),
         ),
         SecretStore(
             name="vault",
@@ -201,6 +226,17 @@ IDENTITIES: dict[str, IdentityMode] = {
             # "No matching federated identity record found" for the default service account.
             denials=("AADSTS70021", "AADSTS700213"),
             build=Builder("infra.azure.managed_identity"),
+        ),
+        IdentityMode(
+            name="workloadIdentity",
+            title="Workload Identity Federation for GKE, the service account as the principal",
+            settings=WorkloadIdentitySettings,
+            store="secretManager",
+            clusters=("gcp",),
+            # Every service account gets a federated token; Secret Manager refuses the
+            # version to a principal without the role on the secret.
+            denials=("Permission 'secretmanager.versions.access' denied",),
+            build=Builder("infra.gcp.workload_identity"),
         ),
         IdentityMode(
             name="kubernetesAuth",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -62,6 +63,18 @@ VAULT_DENIAL = (
     'err: rpc error: code = Unknown desc = error making mount request: couldn\'t read secret "secret": '
     "failed to login: Error making API request.\n\nURL: POST http://127.0.0.1/v1/auth/kubernetes/login\n"
     "Code: 403. Errors:\n\n* service account name not authorized"
+)
+
+
+# The GCP provider joins each failed entry's error after its `{resourceName fileName path}`
+# (server.go buildErr at v1.15.0); Secret Manager's refusal as public logs show it.
+GCP_DENIAL = (
+    'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+    "failed to mount secrets store objects for pod default/hello-server-unauthorized-7f4b9c6d8-m9w4t, "
+    "err: rpc error: code = Internal desc = {projects/secretstore-demo-4711/secrets/"
+    "secretstore-k3x9q2mz-secret/versions/latest  secret}: rpc error: code = PermissionDenied desc = "
+    "Permission 'secretmanager.versions.access' denied for resource "
+    "'projects/secretstore-demo-4711/secrets/secretstore-k3x9q2mz-secret/versions/latest' (or it may not exist)."
 )
 
 
@@ -212,8 +225,9 @@ def _status(code: int, message: str) -> dict[str, Any]:
 
 
 @contextmanager
-def serve(cluster: Cluster) -> Iterator[str]:
-    """Serves `cluster` on 127.0.0.1; yields the server's URL."""
+def serve(cluster: Cluster, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serves `cluster` on 127.0.0.1; yields the server's URL. With `tls` (a PEM chain, leaf
+    first, and its key), over HTTPS."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -246,10 +260,14 @@ def serve(cluster: Cluster) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile=tls[0], keyfile=tls[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -35,6 +35,12 @@ ISSUER_URL = "https://127.0.0.1:9/unset"
 TENANT = "3bb336c2-6605-4144-aa4b-b04b79bef215"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 AKS_ISSUER = f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/9a11d52e-7fd4-4548-bf71-d57a648f06ab/"
+# What a user of a gcp stack sets first (`pulumi config set gcp:project <id>`), and the number
+# Google gives that project.
+GCP_PROJECT = "secretstore-demo-4711"
+GCP_PROJECT_NUMBER = "428190753511"
+GKE_ENDPOINT = "34.118.81.12"
+GKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
 AKS_KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters:
@@ -112,6 +118,9 @@ class ProgramRun:
     error: BaseException | None = None
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every invoke the program made: its token and arguments."""
+    program: dict[str, Any] = field(default_factory=dict)
+    """The globals __main__.py left: the typed config (`stack`) and the bindings (`store`,
+    `identity`) the Kubernetes layer was handed."""
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -161,6 +170,24 @@ class ProgramRun:
                 seen.add(urn)
                 todo += next((r.dependencies for r in self.resources if r.urn == urn), [])
         return False
+
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def provider_install(run: ProgramRun) -> Registered:
+    """What installs the store's CSI provider: the release of its chart, or, for a store
+    whose provider is not a chart, the provider's DaemonSet that the store makes."""
+    from infra import registry
+
+    chart = registry.STORES[run.exports["store"].value].chart
+    if chart is not None:
+        (release,) = [r for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
+        return release
+    (daemonset,) = [
+        r for r in run.of_type("kubernetes:apps/v1:DaemonSet") if r.inputs["metadata"].get("namespace") == "kube-system"
+    ]
+    return daemonset
 
 
 def reveal(value: Any) -> Any:
@@ -214,6 +241,10 @@ class CloudMocks(pulumi.runtime.Mocks):
             assert args.args["resourceName"] and args.args["resourceGroupName"]
             return {"kubeconfigs": [{"name": "clusterUser",
                                      "value": base64.b64encode(AKS_KUBECONFIG.encode()).decode()}]}, []
+        if args.token == "gcp:organizations/getProject:getProject":
+            assert args.args["projectId"], "the project comes from config, not the provider's default"
+            return {"projectId": args.args["projectId"], "number": GCP_PROJECT_NUMBER,
+                    "name": args.args["projectId"], "id": f"projects/{args.args['projectId']}"}, []
         raise NotImplementedError(f"the program invoked {args.token}, which the mocks do not answer")
 
 
@@ -296,6 +327,28 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
     "azure-native:authorization:RoleAssignment": lambda m, a, name: {
         "name": "1f0e2d3c-4b5a-4697-8887-a6b5c4d3e2f1",
         "__id__": f"{a.inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{a.name}",
+    },
+    "gcp:projects/service:Service": lambda m, a, name: {"__id__": f"{a.inputs['project']}/{a.inputs['service']}"},
+    "gcp:container/cluster:Cluster": lambda m, a, name: {
+        "name": name,
+        "endpoint": GKE_ENDPOINT,
+        "masterAuth": {"clusterCaCertificate": GKE_CA, "clientCertificateConfig": {"issueClientCertificate": False}},
+        "masterVersion": f"{a.inputs['minMasterVersion']}.4-gke.1200000",
+        "__id__": f"projects/{a.inputs['project']}/locations/{a.inputs['location']}/clusters/{name}",
+    },
+    "gcp:container/nodePool:NodePool": lambda m, a, name: {"name": name},
+    "gcp:secretmanager/secret:Secret": lambda m, a, name: {
+        "name": f"projects/{GCP_PROJECT_NUMBER}/secrets/{a.inputs['secretId']}",
+        "__id__": f"projects/{a.inputs['project']}/secrets/{a.inputs['secretId']}",
+    },
+    "gcp:secretmanager/secretVersion:SecretVersion": lambda m, a, name: {
+        "name": f"{a.inputs['secret']}/versions/1",
+        "version": "1",
+        "__id__": f"{a.inputs['secret']}/versions/1",
+    },
+    "gcp:secretmanager/secretIamMember:SecretIamMember": lambda m, a, name: {
+        "etag": "BwYx8Kq0Xk0=",
+        "__id__": f"projects/{a.inputs['project']}/secrets/{a.inputs['secretId']}/{a.inputs['role']}/{a.inputs['member']}",
     },
     "aws:eks/addon:Addon": lambda m, a, name: {"arn": _arn("eks", f"addon/{a.inputs['addonName']}", m.region)},
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda m, a, name: {
@@ -453,6 +506,8 @@ def attempt_program(
     config = stack_config(stack)
     config.update(set_ or {})
     config.update(secrets or {})
+    if config.get(f"{PROJECT}:cloud") == "gcp":
+        config.setdefault("gcp:project", GCP_PROJECT)
     for key in remove:
         config.pop(key, None)
 
@@ -468,7 +523,7 @@ def attempt_program(
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        run.program.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
         outputs = pulumi.runtime.get_root_resource().outputs
 
         def record(name: str, output: pulumi.Output[Any]) -> pulumi.Output[None]:

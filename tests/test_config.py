@@ -130,11 +130,13 @@ def test_an_aws_region_outside_the_commercial_partition_is_accepted():
 
 
 def test_a_missing_cloud_names_the_clouds_there_are():
-    assert _problems(remove=(f"{P}:cloud",)) == [f"{P}:cloud is not set: expected one of: aws, azure, kubernetes"]
+    assert _problems(remove=(f"{P}:cloud",)) == [f"{P}:cloud is not set: expected one of: aws, azure, gcp, kubernetes"]
 
 
 def test_an_unknown_cloud_names_the_clouds_there_are():
-    assert _problems(set_={f"{P}:cloud": "gcp"}) == [f"{P}:cloud = 'gcp': expected one of: aws, azure, kubernetes"]
+    assert _problems(set_={f"{P}:cloud": "oracle"}) == [
+        f"{P}:cloud = 'oracle': expected one of: aws, azure, gcp, kubernetes"
+    ]
 
 
 def test_a_missing_aws_region_says_how_to_set_it():

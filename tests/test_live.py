@@ -1,7 +1,7 @@
 """End to end against a real cluster: `pulumi up`, the verify command, `pulumi destroy`.
 
-Opt-in. It runs only when SECRETSTORE_LIVE_STACK names a stack (aws-dev, azure-dev or
-local-dev), the Pulumi CLI is on PATH and the cloud's credentials, or for local-dev the kind
+Opt-in. It runs only when SECRETSTORE_LIVE_STACK names a stack (aws-dev, azure-dev, gcp-dev
+or local-dev), the Pulumi CLI is on PATH and the cloud's credentials, or for local-dev the kind
 cluster's context, are there; otherwise it is skipped and says why. On a cloud it creates and
 deletes a whole cluster: expect 30-40 minutes and a bill. On local-dev it takes minutes and
 leaves the kind cluster as it found it.
@@ -38,10 +38,17 @@ def _azure_credentials() -> bool:
     return bool(az) and subprocess.run([az, "account", "show"], capture_output=True, check=False).returncode == 0
 
 
+def _gcp_credentials() -> bool:
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return True
+    config = Path(os.environ.get("CLOUDSDK_CONFIG", Path.home() / ".config" / "gcloud"))
+    return (config / "application_default_credentials.json").is_file()
+
+
 def skip_reason(stack: str = STACK) -> str | None:
     """Why the live test cannot run here, or None when it can."""
     if not stack:
-        return "live test: set SECRETSTORE_LIVE_STACK=local-dev, aws-dev or azure-dev to deploy a real stack"
+        return "live test: set SECRETSTORE_LIVE_STACK=local-dev, aws-dev, azure-dev or gcp-dev to deploy a real stack"
     stacks = stack_files()
     if stack not in stacks:
         return f"live test: SECRETSTORE_LIVE_STACK={stack!r} is none of {', '.join(stacks)}"
@@ -52,6 +59,13 @@ def skip_reason(stack: str = STACK) -> str | None:
         return "live test: no AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE or ~/.aws)"
     if cloud == "azure" and not _azure_credentials():
         return "live test: no Azure credentials (`az login`, or ARM_CLIENT_ID)"
+    if cloud == "gcp":
+        if "gcp:project" not in stacks[stack]:
+            return f"live test: gcp:project is not set: run `pulumi config set gcp:project <id> -s {stack}`"
+        if shutil.which("gke-gcloud-auth-plugin") is None:
+            return "live test: gke-gcloud-auth-plugin is not on PATH: `gcloud components install gke-gcloud-auth-plugin`"
+        if not _gcp_credentials():
+            return "live test: no Google credentials (`gcloud auth application-default login`, or GOOGLE_APPLICATION_CREDENTIALS)"
     if cloud == "kubernetes":
         context = stacks[stack].get("secretstore-csi:kubeContext")
         try:
@@ -111,3 +125,25 @@ def test_the_local_stack_needs_the_kind_clusters_context(tmp_path, monkeypatch):
         )
     )
     assert skip_reason("local-dev") is None
+
+
+def test_the_gcp_stack_needs_a_project_the_auth_plugin_and_credentials(tmp_path, monkeypatch):
+    for name in ("pulumi", "gke-gcloud-auth-plugin"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    assert skip_reason("gcp-dev") == (
+        "live test: gcp:project is not set: run `pulumi config set gcp:project <id> -s gcp-dev`"
+    )
+    files = {"gcp-dev": {"secretstore-csi:cloud": "gcp", "gcp:project": "my-project-42"}}
+    monkeypatch.setattr("tests.test_live.stack_files", lambda: files)
+    assert skip_reason("gcp-dev") == (
+        "live test: no Google credentials (`gcloud auth application-default login`, or GOOGLE_APPLICATION_CREDENTIALS)"
+    )
+    (tmp_path / "gcloud").mkdir()
+    (tmp_path / "gcloud" / "application_default_credentials.json").write_text("{}")
+    assert skip_reason("gcp-dev") is None
+    (tmp_path / "gke-gcloud-auth-plugin").unlink()
+    assert skip_reason("gcp-dev").startswith("live test: gke-gcloud-auth-plugin is not on PATH")

@@ -47,15 +47,17 @@ def test_a_combination_that_is_not_registered_lists_the_ones_that_are():
         f"{P}:cloud = 'aws', {P}:store = 'keyVault', {P}:identity = 'application': not a registered "
         "combination; expected one of: cloud aws, store secretsManager, identity irsa; cloud aws, store "
         "secretsManager, identity podIdentity; cloud azure, store keyVault, identity application; cloud azure, "
-        "store keyVault, identity managedIdentity; cloud aws, store vault, identity kubernetesAuth; cloud azure, "
-        "store vault, identity kubernetesAuth; cloud kubernetes, store vault, identity kubernetesAuth"
+        "store keyVault, identity managedIdentity; cloud gcp, store secretManager, identity workloadIdentity; "
+        "cloud aws, store vault, identity kubernetesAuth; cloud azure, store vault, identity kubernetesAuth; "
+        "cloud gcp, store vault, identity kubernetesAuth; cloud kubernetes, store vault, identity kubernetesAuth"
     )
 
 
 def test_an_unknown_store_or_identity_names_the_ones_there_are():
     assert config_problems("aws-dev", set_={f"{P}:store": "safe", f"{P}:identity": "magic"}) == [
-        f"{P}:store = 'safe': expected one of: secretsManager, keyVault, vault",
-        f"{P}:identity = 'magic': expected one of: irsa, podIdentity, application, managedIdentity, kubernetesAuth",
+        f"{P}:store = 'safe': expected one of: secretsManager, keyVault, secretManager, vault",
+        f"{P}:identity = 'magic': expected one of: irsa, podIdentity, application, managedIdentity, "
+        "workloadIdentity, kubernetesAuth",
     ]
 
 
@@ -71,9 +73,10 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith("p
 @pytest.mark.parametrize(
     "stack, absent",
     [
-        ("aws-dev", {"pulumi_azure_native", "pulumi_azuread"}),
-        ("azure-dev", {"pulumi_aws", "pulumi_eks"}),
-        ("local-dev", {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}),
+        ("aws-dev", {"pulumi_azure_native", "pulumi_azuread", "pulumi_gcp"}),
+        ("azure-dev", {"pulumi_aws", "pulumi_eks", "pulumi_gcp"}),
+        ("gcp-dev", {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread"}),
+        ("local-dev", {"pulumi_aws", "pulumi_eks", "pulumi_azure_native", "pulumi_azuread", "pulumi_gcp"}),
     ],
 )
 def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
@@ -90,7 +93,8 @@ def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
 SDK_FREE = [
     "infra/__init__.py", "infra/model.py", "infra/demo_app.py", "infra/charts.py", "infra/settings.py",
     "infra/registry.py", "infra/aws/__init__.py", "infra/aws/settings.py", "infra/aws/iam.py",
-    "infra/azure/__init__.py", "infra/azure/settings.py", "infra/existing/__init__.py",
+    "infra/azure/__init__.py", "infra/azure/settings.py", "infra/gcp/__init__.py", "infra/gcp/settings.py",
+    "infra/existing/__init__.py",
     "infra/existing/settings.py", "infra/vault/__init__.py", "infra/vault/settings.py", "infra/vault/configure.py",
 ]
 SHARED_LAYER = ["infra/seam.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "infra/kubernetes").glob("*.py"))]

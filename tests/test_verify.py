@@ -22,6 +22,7 @@ from infra import verify
 from tests.fake_kube_api import (
     AWS_DENIAL,
     AZURE_DENIAL,
+    GCP_DENIAL,
     POD_IDENTITY_DENIAL,
     VAULT_DENIAL,
     Cluster,
@@ -507,7 +508,7 @@ def test_no_library_logging_reaches_the_user(tmp_path, capsys):
 @pytest.mark.parametrize(
     "identity, denial",
     [("irsa", AWS_DENIAL), ("podIdentity", POD_IDENTITY_DENIAL), ("application", AZURE_DENIAL),
-     ("managedIdentity", AZURE_DENIAL), ("kubernetesAuth", VAULT_DENIAL)],
+     ("managedIdentity", AZURE_DENIAL), ("workloadIdentity", GCP_DENIAL), ("kubernetesAuth", VAULT_DENIAL)],
 )
 def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, identity=identity) == 0
@@ -517,7 +518,8 @@ def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity
 @pytest.mark.parametrize(
     "identity, denial",
     [("podIdentity", AWS_DENIAL), ("irsa", POD_IDENTITY_DENIAL), ("managedIdentity", AWS_DENIAL),
-     ("kubernetesAuth", AZURE_DENIAL), ("irsa", VAULT_DENIAL)],
+     ("kubernetesAuth", AZURE_DENIAL), ("irsa", VAULT_DENIAL), ("workloadIdentity", AWS_DENIAL),
+     ("irsa", GCP_DENIAL)],
 )
 def test_another_modes_denial_is_not_accepted(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, "--grace", "0.2", identity=identity) == 1

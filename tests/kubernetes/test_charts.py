@@ -43,8 +43,12 @@ class Rendered:
     run: ProgramRun
     releases: dict[str, list[dict[str, Any]]]
     """The rendered objects, by the Pulumi name of the release."""
-    provider: str
-    """The Pulumi name of the release of the store's chart (which the store may install itself)."""
+    provider: str | None
+    """The Pulumi name of the release of the store's chart (which the store may install itself);
+    None for a store whose provider is not a chart."""
+    provider_objects: list[dict[str, Any]]
+    """What installs the store's provider: its release, rendered, or the objects the program
+    makes for it next to the driver (in kube-system, and their cluster roles)."""
 
     @property
     def store(self) -> registry.SecretStore:
@@ -72,10 +76,18 @@ def rendered(request: pytest.FixtureRequest) -> Rendered:
     run = _run(combination, lifecycle)
     releases = {r.name: render(r.inputs, version) for r in run.of_type(RELEASE)}
     chart = registry.STORES[combination[1]].chart
-    assert chart is not None
-    (provider,) = [r.name for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
-    assert set(releases) == {DRIVER, provider}
-    return Rendered(combination, lifecycle, version, run, releases, provider)
+    if chart is None:
+        provider = None
+        objects = [
+            o for o in run.kubernetes_objects()
+            if o["metadata"].get("namespace") == "kube-system" or o["kind"] in ("ClusterRole", "ClusterRoleBinding")
+        ]
+        assert set(releases) == {DRIVER}
+    else:
+        (provider,) = [r.name for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
+        objects = releases[provider]
+        assert set(releases) == {DRIVER, provider}
+    return Rendered(combination, lifecycle, version, run, releases, provider, objects)
 
 
 def _of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -143,6 +155,10 @@ def socket_problems(driver_objects: list[dict[str, Any]], provider_objects: list
             elif "--provider-volume" in args:
                 # The AWS provider names its socket after itself in this directory.
                 socket = posixpath.join(args["--provider-volume"], f"{provider}.sock")
+            elif "TARGET_DIR" in (env := {e["name"]: e.get("value") for e in container.get("env", [])}):
+                # The GCP provider listens on $TARGET_DIR/$PROVIDER_NAME.sock, `gcp` by default
+                # (main.go and vars/vars.go at v1.15.0).
+                socket = posixpath.join(env["TARGET_DIR"], f"{env.get('PROVIDER_NAME') or 'gcp'}.sock")
             else:
                 continue
             directory = _host_path(daemonset, container, posixpath.dirname(socket))
@@ -165,13 +181,17 @@ def test_the_vendored_charts_are_the_pinned_versions():
 
 
 def test_every_value_the_program_sets_is_a_key_of_the_chart(rendered: Rendered):
-    for name in (DRIVER, rendered.provider):
+    for name in rendered.releases:
         release = rendered.release(name)
         assert value_problems(plain(release["values"]), chart_defaults(release)) == [], name
 
 
 def test_the_driver_requests_exactly_the_stores_token_audiences(rendered: Rendered):
-    assert audience_problems(rendered.releases[DRIVER], rendered.store.token_audiences) == []
+    binding = rendered.run.program["store"]
+    assert binding.token_audiences, "every provider here exchanges a token the driver requests"
+    if rendered.store.token_audiences:
+        assert tuple(binding.token_audiences) == rendered.store.token_audiences
+    assert audience_problems(rendered.releases[DRIVER], tuple(binding.token_audiences)) == []
 
 
 BUNDLING = [s for s in registry.STORES.values() if s.chart and s.chart.name != "vault"]
@@ -188,15 +208,14 @@ def test_a_stores_audiences_are_ones_its_provider_chart_requests_itself(store: r
 
 
 def test_the_provider_release_renders_none_of_the_driver(rendered: Rendered):
-    assert rendered.releases[rendered.provider], "the provider itself"
-    assert bundled_driver_problems(rendered.releases[rendered.provider]) == []
+    assert _of_kind(rendered.provider_objects, "DaemonSet"), "the provider itself"
+    assert bundled_driver_problems(rendered.provider_objects) == []
 
 
 def test_no_two_objects_share_kind_namespace_and_name(rendered: Rendered):
     objects = [
-        *rendered.releases[DRIVER],
-        *(dict(o, metadata={"namespace": rendered.release(rendered.provider)["namespace"], **o["metadata"]})
-          for o in rendered.releases[rendered.provider]),
+        *(dict(o, metadata={"namespace": rendered.release(name)["namespace"], **o["metadata"]})
+          for name, release in rendered.releases.items() for o in release),
         *rendered.run.kubernetes_objects(),
     ]
     assert duplicate_problems(objects, "kube-system") == []
@@ -218,11 +237,11 @@ def test_rotation_and_sync_reach_the_driver_exactly_when_enabled(rendered: Rende
 
 
 def test_the_providers_socket_is_where_the_driver_looks(rendered: Rendered):
-    assert socket_problems(rendered.releases[DRIVER], rendered.releases[rendered.provider], rendered.store.provider) == []
+    assert socket_problems(rendered.releases[DRIVER], rendered.provider_objects, rendered.store.provider) == []
 
 
 def test_every_rendered_object_is_valid_in_strict_mode(rendered: Rendered):
-    objects = [*rendered.releases[DRIVER], *rendered.releases[rendered.provider]]
+    objects = [*rendered.releases[DRIVER], *rendered.provider_objects]
     assert {"DaemonSet", "CSIDriver", "CustomResourceDefinition"} <= {o["kind"] for o in objects}
     for obj in objects:
         validate_strict(obj, rendered.version)

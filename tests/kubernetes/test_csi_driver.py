@@ -7,7 +7,7 @@ import pytest
 
 from infra import registry
 from tests.authorities import chart_defaults, plain, value_problems
-from tests.harness import ProgramRun, Registered
+from tests.harness import ProgramRun, provider_install
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
@@ -23,14 +23,6 @@ def _store(run: ProgramRun) -> registry.SecretStore:
     return registry.STORES[run.exports["store"].value]
 
 
-def provider_release(run: ProgramRun) -> Registered:
-    """The release of the store's chart: in kube-system next to the driver, or the store's own."""
-    chart = _store(run).chart
-    assert chart is not None
-    (release,) = [r for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
-    return release
-
-
 def test_the_driver_is_the_pinned_upstream_chart_in_kube_system(run: ProgramRun):
     driver = run.one(RELEASE, DRIVER).inputs
     assert (driver["chart"], driver["version"], driver["repositoryOpts"]["repo"]) == (
@@ -39,11 +31,14 @@ def test_the_driver_is_the_pinned_upstream_chart_in_kube_system(run: ProgramRun)
         "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
     )
     assert driver["namespace"] == "kube-system"
-    assert len(run.of_type(RELEASE)) == 2
+    # The store's chart is the other release, unless its provider is not a chart.
+    assert len(run.of_type(RELEASE)) == (1 if _store(run).chart is None else 2)
 
 
 def test_a_provider_chart_that_bundles_the_driver_gets_it_turned_off(run: ProgramRun):
-    provider = provider_release(run).inputs
+    if _store(run).chart is None:
+        pytest.skip("the store's provider is not a chart (tests/gcp checks its objects)")
+    provider = provider_install(run).inputs
     defaults = chart_defaults(provider)
     if "secrets-store-csi-driver" in defaults:
         assert provider["values"]["secrets-store-csi-driver"] == {"install": False}
@@ -74,14 +69,14 @@ def test_the_values_check_would_catch_a_misplaced_key(run: ProgramRun):
 
 
 def test_the_driver_and_the_provider_install_side_by_side(run: ProgramRun):
-    driver, provider = run.one(RELEASE, DRIVER), provider_release(run)
+    driver, provider = run.one(RELEASE, DRIVER), provider_install(run)
     assert not run.depends_on(provider, driver) and not run.depends_on(driver, provider)
 
 
 def test_only_the_secret_provider_class_waits_for_the_driver_and_its_crd(run: ProgramRun):
     spc = run.one(SPC)
     assert run.depends_on(spc, run.one(RELEASE, DRIVER))
-    assert not run.depends_on(spc, provider_release(run))
+    assert not run.depends_on(spc, provider_install(run))
 
 
 def test_on_the_cluster_the_longest_path_is_driver_class_authorized_pod(run: ProgramRun):
