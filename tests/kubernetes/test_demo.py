@@ -15,9 +15,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests import pod_security
 from tests.authorities import KUBERNETES_VERSION, spc_schema
 from tests.harness import ProgramRun, provider_install, run_program, unsecret
+from tests.policy_pack import pod_security
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RELEASE = "kubernetes:helm.sh/v3:Release"

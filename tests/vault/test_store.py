@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from infra import charts
-from tests import pod_security
 from tests.authorities import CHARTS, render, validate_kubernetes_objects
 from tests.harness import ProgramRun, config_problems, reveal, run_program, unsecret
+from tests.policy_pack import pod_security
 
 P = "secretstore-csi"
 RELEASE = "kubernetes:helm.sh/v3:Release"

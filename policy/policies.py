@@ -1,0 +1,510 @@
+"""Least-privilege guardrails for programs that mount secrets through the Secrets Store CSI
+driver, as CrossGuard policies: `POLICIES`, which __main__.py makes a pack of.
+
+Each policy looks at one resource's inputs, under the property names the engine uses
+(`assumeRolePolicy`, `spec`, ...), for the resource types of pulumi-aws, azure-native,
+azuread, pulumi-gcp and pulumi-kubernetes. Every one is mandatory. A message names the
+resource and says what to change; the CLI prints it after the policy's description.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pod_security
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
+DNS_SUBDOMAIN = rf"(?=.{{1,253}}$){DNS_LABEL}(?:\.{DNS_LABEL})*"
+KUBERNETES_SUBJECT = re.compile(rf"system:serviceaccount:({DNS_LABEL}):({DNS_SUBDOMAIN})")
+WILDCARDS = ("*", "?")
+
+
+# Reading inputs
+
+
+def plain(value: Any) -> Any:
+    """The analyzer's read-only proxies as dicts and lists; reading an unknown value raises,
+    which makes the policy advisory for that preview."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(value[key]) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(item) for item in value]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def has_wildcard(text: Any) -> bool:
+    return isinstance(text, str) and any(mark in text for mark in WILDCARDS)
+
+
+def json_document(value: Any) -> dict[str, Any] | None:
+    """An IAM policy document: a JSON string, or the object some SDKs send."""
+    value = plain(value)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
+
+
+def allows(statement: Mapping[str, Any]) -> bool:
+    return str(statement.get("Effect", "")).lower() == "allow"
+
+
+def resource(args: ResourceValidationArgs) -> str:
+    return f"{args.resource_type} {args.name!r}"
+
+
+Report = Callable[[str], None]
+"""Reports one violation of the resource being validated."""
+Validation = Callable[[ResourceValidationArgs, Report], None]
+
+
+def for_types(types: Sequence[str], check: Validation) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    """Runs `check` on resources of `types`; the others are left alone."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type in types:
+            check(args, lambda message: report_violation(message, None))
+
+    return validate
+
+
+def policy(
+    name: str, description: str, types: Sequence[str], check: Validation, config: PolicyConfigSchema | None = None
+) -> ResourceValidationPolicy:
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=for_types(types, check),
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=config,
+    )
+
+
+# 1. IAM read policies
+
+IAM_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy",
+                    "aws:iam/groupPolicy:GroupPolicy")
+ROLE = "aws:iam/role:Role"
+SECRETS_MANAGER_ACTION = "secretsmanager:getsecretvalue"
+
+
+def grants_secrets_manager(actions: list[Any]) -> bool:
+    """Whether any of `actions` covers a Secrets Manager action: by name, or by a pattern such
+    as `*` or `secrets*:*`."""
+    return any(
+        isinstance(action, str)
+        and (action.lower().startswith("secretsmanager:")
+             or fnmatch.fnmatchcase(SECRETS_MANAGER_ACTION, action.lower()))
+        for action in actions
+    )
+
+
+def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for index, statement in enumerate(statements(document)):
+        if not allows(statement):
+            continue
+        if "NotAction" in statement:
+            problems.append(f"statement {index} allows everything but {statement['NotAction']!r} (NotAction)")
+            continue
+        actions = as_list(statement.get("Action"))
+        if not grants_secrets_manager(actions):
+            continue
+        wild_actions = [a for a in actions if has_wildcard(a)]
+        if wild_actions:
+            problems.append(f"statement {index} allows the actions {wild_actions}")
+        if "NotResource" in statement:
+            problems.append(f"statement {index} allows every resource but {statement['NotResource']!r} (NotResource)")
+        wild_resources = [r for r in as_list(statement.get("Resource")) if has_wildcard(r)]
+        if wild_resources:
+            problems.append(f"statement {index} allows the resources {wild_resources}")
+    return problems
+
+
+def _iam_read_policies(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type == ROLE:
+        inline = plain(args.props.get("inlinePolicies")) or []
+        documents = [(f"inline policy {p.get('name')!r}", p.get("policy")) for p in inline]
+    else:
+        documents = [("its policy", args.props.get("policy"))]
+    for where, value in documents:
+        document = json_document(value)
+        for problem in wildcard_problems(document) if document else []:
+            report(
+                f"{resource(args)}: {where}, {problem}. Name each Secrets Manager action "
+                "(secretsmanager:GetSecretValue, secretsmanager:DescribeSecret) and each secret by its "
+                "full ARN, without '*' or '?'."
+            )
+
+
+# 2. IRSA trust and 3. Pod Identity trust
+
+POD_IDENTITY = "pods.eks.amazonaws.com"
+SESSION_TAGS = ("aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account")
+CLUSTER_TAGS = ("aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-name")
+
+
+def _principals(statement: Mapping[str, Any], kind: str) -> list[Any]:
+    principal = statement.get("Principal")
+    return as_list(principal.get(kind)) if isinstance(principal, dict) else []
+
+
+def _like_operators(condition: Mapping[str, Any]) -> list[str]:
+    return [operator for operator in condition if "like" in operator.lower()]
+
+
+def _one_value(value: Any) -> str | None:
+    values = as_list(value)
+    return values[0] if len(values) == 1 and isinstance(values[0], str) and not has_wildcard(values[0]) else None
+
+
+def irsa_problems(document: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for index, statement in enumerate(statements(document)):
+        federated = [p for p in _principals(statement, "Federated") if isinstance(p, str) and ":oidc-provider/" in p]
+        if not allows(statement) or not federated:
+            continue
+        condition = statement.get("Condition") or {}
+        like = _like_operators(condition)
+        if like:
+            problems.append(f"statement {index} matches with {like}")
+        equals = condition.get("StringEquals") or {}
+        sub = [key for key in equals if key.endswith(":sub")]
+        aud = [key for key in equals if key.endswith(":aud")]
+        if len(sub) != 1 or not KUBERNETES_SUBJECT.fullmatch(_one_value(equals[sub[0]]) or ""):
+            shown = [equals[key] for key in sub]
+            problems.append(
+                f"statement {index} pins `:sub` to {shown or 'nothing'} with StringEquals, not to exactly one "
+                "system:serviceaccount:<namespace>:<name>"
+            )
+        if len(aud) != 1 or _one_value(equals[aud[0]]) is None:
+            problems.append(f"statement {index} does not pin `:aud` to one audience with StringEquals")
+    return problems
+
+
+def pod_identity_problems(document: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for index, statement in enumerate(statements(document)):
+        if not allows(statement) or POD_IDENTITY not in _principals(statement, "Service"):
+            continue
+        condition = statement.get("Condition") or {}
+        like = _like_operators(condition)
+        if like:
+            problems.append(f"statement {index} matches with {like}")
+        equals = condition.get("StringEquals") or {}
+        missing = [tag for tag in SESSION_TAGS if _one_value(equals.get(tag)) is None]
+        if not any(_one_value(equals.get(tag)) is not None for tag in CLUSTER_TAGS):
+            missing.append(" or ".join(CLUSTER_TAGS))
+        if missing:
+            problems.append(f"statement {index} does not pin {', '.join(missing)} to one value with StringEquals")
+    return problems
+
+
+def _trust(problems_of: Callable[[Mapping[str, Any]], list[str]], fix: str) -> Validation:
+    def check(args: ResourceValidationArgs, report: Report) -> None:
+        document = json_document(args.props.get("assumeRolePolicy"))
+        for problem in problems_of(document) if document else []:
+            report(f"{resource(args)}: its trust policy's {problem}. {fix}")
+
+    return check
+
+
+# 4. Azure
+
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+SECRET_SCOPE = re.compile(r".*/providers/microsoft\.keyvault/vaults/[^/]+/secrets/[^/]+", re.IGNORECASE)
+VAULT_SCOPE = re.compile(r".*/providers/microsoft\.keyvault/vaults/[^/]+", re.IGNORECASE)
+
+
+def _secrets_user_scope(args: ResourceValidationArgs, report: Report) -> None:
+    role = str(args.props.get("roleDefinitionId") or "")
+    if not role.lower().rstrip("/").endswith(KEY_VAULT_SECRETS_USER):
+        return
+    scope = str(args.props.get("scope") or "")
+    if SECRET_SCOPE.fullmatch(scope):
+        return
+    if args.get_config().get("allowVaultScope") and VAULT_SCOPE.fullmatch(scope):
+        return
+    report(
+        f"{resource(args)}: Key Vault Secrets User is assigned on {scope!r}, which reaches every secret "
+        "there. Assign it on each secret (scope .../providers/Microsoft.KeyVault/vaults/<vault>/secrets/<secret>)."
+    )
+
+
+FEDERATED_CREDENTIALS = (
+    "azure-native:managedidentity:FederatedIdentityCredential",
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+)
+FLEXIBLE_CREDENTIAL = (
+    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
+)
+
+
+def _federated_subject(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type == FLEXIBLE_CREDENTIAL:
+        report(
+            f"{resource(args)}: a flexible federated credential matches subjects with an expression. Use a "
+            "federated credential whose subject is exactly system:serviceaccount:<namespace>:<name>."
+        )
+        return
+    subject = args.props.get("subject")
+    others = [str(prefix) for prefix in plain(args.get_config().get("otherSubjectPrefixes")) or []]
+    if isinstance(subject, str) and any(subject.startswith(prefix) for prefix in others):
+        return
+    if not isinstance(subject, str) or not KUBERNETES_SUBJECT.fullmatch(subject):
+        report(
+            f"{resource(args)}: its subject is {subject!r}. Set it to exactly "
+            "system:serviceaccount:<namespace>:<name>, for the one service account to trust."
+        )
+
+
+# 5. GCP
+
+ACCESSOR = "roles/secretmanager.secretAccessor"
+WIDE_IAM_MEMBERS = tuple(f"gcp:{level}/iAMMember:IAMMember" for level in ("projects", "folder", "organizations"))
+WIDE_IAM_BINDINGS = tuple(f"gcp:{level}/iAMBinding:IAMBinding" for level in ("projects", "folder", "organizations"))
+WIDE_IAM_POLICIES = tuple(f"gcp:{level}/iAMPolicy:IAMPolicy" for level in ("projects", "folder", "organizations"))
+SECRET_IAM_MEMBERS = ("gcp:secretmanager/secretIamMember:SecretIamMember",
+                      "gcp:secretmanager/regionalSecretIamMember:RegionalSecretIamMember")
+SECRET_IAM_BINDINGS = ("gcp:secretmanager/secretIamBinding:SecretIamBinding",
+                       "gcp:secretmanager/regionalSecretIamBinding:RegionalSecretIamBinding")
+SECRET_IAM_POLICIES = ("gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
+                       "gcp:secretmanager/regionalSecretIamPolicy:RegionalSecretIamPolicy")
+WORKLOAD_PRINCIPAL = re.compile(
+    r"principal://iam\.googleapis\.com/projects/[0-9]+/locations/global/workloadIdentityPools/[^/]+"
+    rf"/subject/ns/{DNS_LABEL}/sa/{DNS_SUBDOMAIN}"
+)
+PUBLIC = ("allUsers", "allAuthenticatedUsers")
+
+
+def _bindings(args: ResourceValidationArgs) -> list[tuple[str, list[Any]]]:
+    """(role, members) of an IAM member, binding or policy resource."""
+    props = args.props
+    if "policyData" in props:
+        document = json_document(props.get("policyData")) or {}
+        return [(str(b.get("role")), as_list(b.get("members"))) for b in as_list(document.get("bindings"))
+                if isinstance(b, dict)]
+    members = plain(props.get("members")) if "members" in props else [props.get("member")]
+    return [(str(props.get("role")), as_list(members))]
+
+
+def _no_wide_secret_access(args: ResourceValidationArgs, report: Report) -> None:
+    level = args.resource_type.split(":")[1].split("/")[0]
+    for role, members in _bindings(args):
+        if role == ACCESSOR:
+            report(
+                f"{resource(args)}: grants {ACCESSOR} on the whole {level.rstrip('s')} to {members}, which "
+                "reaches every secret in it. Grant it on each secret (SecretIamMember) instead."
+            )
+
+
+def _one_workload_principal(args: ResourceValidationArgs, report: Report) -> None:
+    for role, members in _bindings(args):
+        for member in members:
+            if member in PUBLIC:
+                report(f"{resource(args)}: grants {role} to {member}. Remove it: a secret is never public.")
+            elif role == ACCESSOR and not (isinstance(member, str) and WORKLOAD_PRINCIPAL.fullmatch(member)):
+                report(
+                    f"{resource(args)}: grants {ACCESSOR} to {member!r}. Grant it to one Kubernetes service "
+                    "account: principal://iam.googleapis.com/projects/<number>/locations/global/"
+                    "workloadIdentityPools/<project>.svc.id.goog/subject/ns/<namespace>/sa/<name>."
+                )
+
+
+# 6. Pods that mount the CSI volume
+
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+POD_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "kubernetes:core/v1:Pod": ("spec",),
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+    value: Any = props
+    for key in POD_TEMPLATES[resource_type]:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return plain(value) if isinstance(value, Mapping) else None
+
+
+def csi_pod_problems(pod: Mapping[str, Any]) -> list[str]:
+    volumes = [v for v in pod.get("volumes") or [] if (v.get("csi") or {}).get("driver") == CSI_DRIVER]
+    if not volumes:
+        return []
+    problems = [f"volume {v['name']!r} is not readOnly: true" for v in volumes if v["csi"].get("readOnly") is not True]
+    names = {v["name"] for v in volumes}
+    for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") in names and mount.get("readOnly") is not True:
+                problems.append(f"container {container.get('name')!r} mounts {mount['name']!r} without readOnly: true")
+    problems += [f"restricted profile: {v}" for v in pod_security.violations(dict(pod))]
+    return problems
+
+
+def _csi_pods(args: ResourceValidationArgs, report: Report) -> None:
+    pod = pod_spec(args.resource_type, args.props)
+    for problem in csi_pod_problems(pod) if pod else []:
+        report(
+            f"{resource(args)}: it mounts the Secrets Store CSI volume, and {problem}. Mount the volume "
+            "read-only, and make the pod pass the restricted Pod Security Standard."
+        )
+
+
+# 7. SecretProviderClass
+
+SECRET_PROVIDER_CLASSES = (
+    "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+    "kubernetes:secrets-store.csi.x-k8s.io/v1alpha1:SecretProviderClass",
+)
+
+
+def _string_parameters(args: ResourceValidationArgs, report: Report) -> None:
+    spec = args.props.get("spec")
+    parameters = plain(spec.get("parameters")) if isinstance(spec, Mapping) else None
+    if parameters is not None and not isinstance(parameters, dict):
+        report(f"{resource(args)}: spec.parameters is {type(parameters).__name__}, not a map of strings.")
+        return
+    for key, value in (parameters or {}).items():
+        if not isinstance(value, str):
+            report(
+                f"{resource(args)}: spec.parameters.{key} is {json.dumps(value)}, not a string. Quote it; "
+                "for a list or an object, write its YAML as a string."
+            )
+
+
+# 8. Helm releases
+
+RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart")
+CHARTS = [
+    "secrets-store-csi-driver",
+    "secrets-store-csi-driver-provider-aws",
+    "csi-secrets-store-provider-azure",
+    "secrets-store-csi-driver-provider-gcp",
+    "vault",
+    "openbao",
+]
+EXACT_VERSION = re.compile(r"v?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+
+
+def _pinned_charts(args: ResourceValidationArgs, report: Report) -> None:
+    chart = str(args.props.get("chart") or "")
+    name = chart.rstrip("/").rsplit("/", 1)[-1]
+    watched = [str(c) for c in plain(args.get_config().get("charts")) or CHARTS]
+    if name not in watched:
+        return
+    version = args.props.get("version")
+    if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
+        report(
+            f"{resource(args)}: chart {chart!r} has version {version!r}. Pin one exact version, such as 1.6.0, "
+            "not a range or the newest."
+        )
+
+
+POLICIES: list[Policy] = [
+    policy(
+        "secrets-manager-read-without-wildcards",
+        "An IAM policy that grants Secrets Manager actions names each action and each secret: no wildcard.",
+        (*IAM_POLICY_TYPES, ROLE),
+        _iam_read_policies,
+    ),
+    policy(
+        "irsa-trust-pins-one-service-account",
+        "A role trusted through an OIDC provider pins :sub to one service account and :aud, with StringEquals.",
+        (ROLE,),
+        _trust(irsa_problems, "Use StringEquals with <issuer>:sub = system:serviceaccount:<namespace>:<name> and "
+               "<issuer>:aud = sts.amazonaws.com, without wildcards or StringLike."),
+    ),
+    policy(
+        "pod-identity-trust-pins-session-tags",
+        "A role trusted by EKS Pod Identity pins the namespace, the service account and the cluster.",
+        (ROLE,),
+        _trust(pod_identity_problems, "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
+               "aws:RequestTag/kubernetes-service-account and aws:RequestTag/eks-cluster-arn, one value each."),
+    ),
+    policy(
+        "key-vault-secrets-user-per-secret",
+        "Key Vault Secrets User is assigned on single secrets.",
+        ("azure-native:authorization:RoleAssignment",),
+        _secrets_user_scope,
+        PolicyConfigSchema(
+            {"allowVaultScope": {"type": "boolean", "default": False,
+                                 "description": "Also allow the assignment on a whole vault."}}
+        ),
+    ),
+    policy(
+        "federated-credential-one-service-account",
+        "A federated credential trusts exactly one Kubernetes service account.",
+        (*FEDERATED_CREDENTIALS, FLEXIBLE_CREDENTIAL),
+        _federated_subject,
+        PolicyConfigSchema(
+            {"otherSubjectPrefixes": {
+                "type": "array", "items": {"type": "string"}, "default": [],
+                "description": "Subject prefixes of other federations to leave alone, such as repo: for "
+                               "GitHub Actions.",
+            }}
+        ),
+    ),
+    policy(
+        "no-project-wide-secret-access",
+        "roles/secretmanager.secretAccessor is never granted on a project, folder or organization.",
+        (*WIDE_IAM_MEMBERS, *WIDE_IAM_BINDINGS, *WIDE_IAM_POLICIES),
+        _no_wide_secret_access,
+    ),
+    policy(
+        "secret-access-for-one-workload-principal",
+        "A secret's accessors are single Workload Identity principals, and no secret is public.",
+        (*SECRET_IAM_MEMBERS, *SECRET_IAM_BINDINGS, *SECRET_IAM_POLICIES),
+        _one_workload_principal,
+    ),
+    policy(
+        "csi-pods-read-only-and-restricted",
+        "A pod that mounts the Secrets Store CSI volume mounts it read-only and passes the restricted profile.",
+        tuple(POD_TEMPLATES),
+        _csi_pods,
+    ),
+    policy(
+        "secret-provider-class-parameters-are-strings",
+        "Every parameter of a SecretProviderClass is a string.",
+        SECRET_PROVIDER_CLASSES,
+        _string_parameters,
+    ),
+    policy(
+        "secrets-store-charts-pinned",
+        "The driver's and the providers' Helm charts are pinned to one exact version.",
+        RELEASES,
+        _pinned_charts,
+        PolicyConfigSchema(
+            {"charts": {"type": "array", "items": {"type": "string"}, "default": CHARTS,
+                        "description": "The chart names to hold to an exact version."}}
+        ),
+    ),
+]

@@ -1,0 +1,361 @@
+"""The policy pack in policy/: silent on every program this project builds, and each rule
+fires, alone, on a copy of a recorded program broken in the way it guards against.
+
+The resources go through the pack's real analyzer, configured as the CLI configures it, and
+once through the pack itself, started as the CLI starts it and asked over gRPC on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from infra import registry
+from tests.harness import ROOT, ProgramRun, Registered, reveal, run_combination
+from tests.policy_pack import PACK, analyze, policies
+
+P = "secretstore-csi"
+LIFECYCLE = {
+    f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"}),
+    f"{P}:syncSecret": "true",
+    f"{P}:secrets": json.dumps([{"name": "db", "keys": ["username", "password"]}, {"name": "api-token"}]),
+}
+SCENARIOS = [(c, lifecycle) for c in registry.combinations() for lifecycle in (False, True)]
+
+
+@cache
+def recorded(combination: tuple[str, str, str], lifecycle: bool) -> ProgramRun:
+    return run_combination(*combination, set_=dict(LIFECYCLE) if lifecycle else {})
+
+
+@pytest.mark.parametrize(
+    "combination, lifecycle", SCENARIOS, ids=[f"{'/'.join(c)}-{'lifecycle' if lc else 'plain'}" for c, lc in SCENARIOS]
+)
+def test_a_program_this_project_builds_raises_no_violation(combination: tuple[str, str, str], lifecycle: bool):
+    run = recorded(combination, lifecycle)
+    assert len(run.resources) > 10
+    assert analyze(run.resources) == []
+
+
+# Each rule, alone, on a broken copy
+
+
+def broken(run: ProgramRun, type_: str, change: Callable[[dict[str, Any]], None], name: str | None = None) -> list[Registered]:
+    """The run's resources with one resource's inputs changed, secrets revealed as the
+    engine hands them to the analyzer."""
+    resources = [copy.deepcopy(r) for r in run.resources]
+    (target,) = [r for r in resources if r.type == type_ and (name is None or r.name == name)]
+    target.inputs = reveal(target.inputs)
+    change(target.inputs)
+    return resources
+
+
+def fired(resources: list[Registered], config: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for diagnostic in analyze(resources, config):
+        assert diagnostic.mandatory, diagnostic
+        found.setdefault(diagnostic.policy, []).append(diagnostic.message)
+    return found
+
+
+def only(found: dict[str, list[str]], rule: str, *fragments: str) -> None:
+    assert list(found) == [rule], found
+    message = "\n".join(found[rule])
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def _edit_json(key: str, edit: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs[key])
+        edit(document["Statement"][0])
+        inputs[key] = json.dumps(document)
+
+    return change
+
+
+@pytest.fixture(scope="module")
+def aws() -> ProgramRun:
+    return recorded(("aws", "secretsManager", "irsa"), False)
+
+
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (lambda s: s.update(Action="secretsmanager:*"), "'secretsmanager:*'"),
+        (lambda s: s.update(Resource="*"), "the resources ['*']"),
+        (lambda s: s.update(Action="*"), "the actions ['*']"),
+        (lambda s: s.update(Resource=["arn:aws:secretsmanager:eu-central-1:123456789012:secret:secretstore-*"]), "secretstore-*"),
+    ],
+)
+def test_a_wildcard_in_a_read_policy_fires_the_iam_rule(aws: ProgramRun, edit, shown: str):
+    resources = broken(aws, "aws:iam/policy:Policy", _edit_json("policy", edit))
+    only(fired(resources), "secrets-manager-read-without-wildcards", "secretstore-read-secret", shown,
+         "secretsmanager:GetSecretValue")
+
+
+def test_an_inline_role_policy_with_a_wildcard_fires_the_iam_rule(aws: ProgramRun):
+    wide = json.dumps({"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"}]})
+    resources = broken(aws, "aws:iam/role:Role", lambda i: i.update(inlinePolicies=[{"name": "wide", "policy": wide}]))
+    only(fired(resources), "secrets-manager-read-without-wildcards", "inline policy 'wide'")
+
+
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (lambda s: s["Condition"].update(StringLike=s["Condition"].pop("StringEquals")), "StringLike"),
+        (lambda s: s["Condition"]["StringEquals"].update(
+            {k: "system:serviceaccount:default:*" for k in s["Condition"]["StringEquals"] if k.endswith(":sub")}),
+         "system:serviceaccount:default:*"),
+        (lambda s: s["Condition"]["StringEquals"].update(
+            {k: ["system:serviceaccount:default:test", "system:serviceaccount:default:other"]
+             for k in s["Condition"]["StringEquals"] if k.endswith(":sub")}), "not to exactly one"),
+        (lambda s: [s["Condition"]["StringEquals"].pop(k) for k in list(s["Condition"]["StringEquals"]) if k.endswith(":aud")],
+         "does not pin `:aud`"),
+    ],
+)
+def test_an_irsa_trust_that_is_not_one_service_account_fires_the_irsa_rule(aws: ProgramRun, edit, shown: str):
+    resources = broken(aws, "aws:iam/role:Role", _edit_json("assumeRolePolicy", edit))
+    only(fired(resources), "irsa-trust-pins-one-service-account", shown, "StringEquals")
+
+
+@pytest.mark.parametrize("tag", ["kubernetes-namespace", "kubernetes-service-account", "eks-cluster-arn"])
+def test_a_pod_identity_trust_without_a_session_tag_fires_its_rule(tag: str):
+    run = recorded(("aws", "secretsManager", "podIdentity"), False)
+    resources = broken(run, "aws:iam/role:Role", _edit_json(
+        "assumeRolePolicy", lambda s: s["Condition"]["StringEquals"].pop(f"aws:RequestTag/{tag}")))
+    only(fired(resources), "pod-identity-trust-pins-session-tags", tag)
+
+
+@pytest.fixture(scope="module")
+def managed() -> ProgramRun:
+    return recorded(("azure", "keyVault", "managedIdentity"), False)
+
+
+def test_key_vault_secrets_user_on_a_vault_fires_unless_the_knob_allows_it(managed: ProgramRun):
+    (assignment,) = managed.of_type("azure-native:authorization:RoleAssignment")
+    vault_id = assignment.inputs["scope"].rsplit("/secrets/", 1)[0]
+    assert vault_id.endswith("/providers/Microsoft.KeyVault/vaults/secretstore-k3x9q2mz")
+    resources = broken(managed, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope=vault_id))
+    only(fired(resources), "key-vault-secrets-user-per-secret", "reaches every secret", "/secrets/<secret>")
+    assert fired(resources, {"key-vault-secrets-user-per-secret": {"allowVaultScope": True}}) == {}
+    group = vault_id.split("/providers/")[0]
+    wider = broken(managed, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope=group))
+    only(fired(wider, {"key-vault-secrets-user-per-secret": {"allowVaultScope": True}}), "key-vault-secrets-user-per-secret")
+
+
+@pytest.mark.parametrize(
+    "combination, type_",
+    [
+        (("azure", "keyVault", "application"),
+         "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"),
+        (("azure", "keyVault", "managedIdentity"), "azure-native:managedidentity:FederatedIdentityCredential"),
+    ],
+)
+@pytest.mark.parametrize("subject", ["system:serviceaccount:default", "system:serviceaccount:default:*", "*"])
+def test_a_federated_credential_for_more_than_one_service_account_fires_its_rule(combination, type_: str, subject: str):
+    resources = broken(recorded(combination, False), type_, lambda i: i.update(subject=subject))
+    only(fired(resources), "federated-credential-one-service-account", repr(subject), "system:serviceaccount:<namespace>:<name>")
+
+
+def test_another_federation_is_left_alone_only_when_the_knob_names_it(managed: ProgramRun):
+    github = "repo:example/app:ref:refs/heads/main"
+    resources = broken(managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject=github))
+    only(fired(resources), "federated-credential-one-service-account")
+    assert fired(resources, {"federated-credential-one-service-account": {"otherSubjectPrefixes": ["repo:"]}}) == {}
+
+
+@pytest.fixture(scope="module")
+def gcp() -> ProgramRun:
+    return recorded(("gcp", "secretManager", "workloadIdentity"), False)
+
+
+def _added(run: ProgramRun, type_: str, inputs: dict[str, Any]) -> list[Registered]:
+    extra = Registered(type=type_, name="extra", urn=f"urn:pulumi:gcp-dev::{P}::{type_}::extra", id="extra",
+                       inputs=inputs, outputs={})
+    return [*run.resources, extra]
+
+
+@pytest.mark.parametrize(
+    "type_, inputs",
+    [
+        ("gcp:projects/iAMMember:IAMMember", {"project": "p-123456", "role": "roles/secretmanager.secretAccessor",
+                                              "member": "serviceAccount:app@p-123456.iam.gserviceaccount.com"}),
+        ("gcp:projects/iAMBinding:IAMBinding", {"project": "p-123456", "role": "roles/secretmanager.secretAccessor",
+                                                "members": ["group:apps@example.com"]}),
+        ("gcp:folder/iAMMember:IAMMember", {"folder": "folders/1", "role": "roles/secretmanager.secretAccessor",
+                                            "member": "user:a@example.com"}),
+        ("gcp:projects/iAMPolicy:IAMPolicy", {"project": "p-123456", "policyData": json.dumps(
+            {"bindings": [{"role": "roles/secretmanager.secretAccessor", "members": ["user:a@example.com"]}]})}),
+    ],
+)
+def test_a_project_wide_accessor_grant_fires_its_rule(gcp: ProgramRun, type_: str, inputs: dict[str, Any]):
+    only(fired(_added(gcp, type_, inputs)), "no-project-wide-secret-access", "Grant it on each secret")
+
+
+def test_another_project_role_is_not_the_rules_business(gcp: ProgramRun):
+    inputs = {"project": "p-123456", "role": "roles/logging.logWriter", "member": "serviceAccount:n@p.iam.gserviceaccount.com"}
+    assert fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", inputs)) == {}
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "allUsers",
+        "allAuthenticatedUsers",
+        "principalSet://iam.googleapis.com/projects/428190753511/locations/global/workloadIdentityPools/"
+        "secretstore-demo-4711.svc.id.goog/namespace/default",
+        "serviceAccount:app@secretstore-demo-4711.iam.gserviceaccount.com",
+    ],
+)
+def test_a_secret_grant_beyond_one_workload_principal_fires_its_rule(gcp: ProgramRun, member: str):
+    resources = broken(gcp, "gcp:secretmanager/secretIamMember:SecretIamMember", lambda i: i.update(member=member))
+    only(fired(resources), "secret-access-for-one-workload-principal", member)
+
+
+def test_a_public_secret_binding_fires_whatever_the_role(gcp: ProgramRun):
+    inputs = {"project": "p-123456", "secretId": "s", "role": "roles/secretmanager.viewer", "members": ["allUsers"]}
+    only(fired(_added(gcp, "gcp:secretmanager/secretIamBinding:SecretIamBinding", inputs)),
+         "secret-access-for-one-workload-principal", "never public")
+
+
+AUTHORIZED = "secretstore-demo-authorized"
+
+
+def _pod(inputs: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = inputs["spec"]["template"]["spec"]
+    return pod
+
+
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (lambda pod: pod["containers"][0]["volumeMounts"][0].update(readOnly=False), "without readOnly: true"),
+        (lambda pod: pod["volumes"][0]["csi"].pop("readOnly"), "is not readOnly: true"),
+        (lambda pod: pod["securityContext"].pop("runAsNonRoot"), "Running as Non-root"),
+        (lambda pod: pod["containers"][0]["securityContext"].update(allowPrivilegeEscalation=True), "Privilege Escalation"),
+    ],
+)
+def test_a_csi_pod_that_is_writable_or_not_restricted_fires_its_rule(aws: ProgramRun, edit, shown: str):
+    resources = broken(aws, "kubernetes:apps/v1:Deployment", lambda i: edit(_pod(i)), name=AUTHORIZED)
+    only(fired(resources), "csi-pods-read-only-and-restricted", AUTHORIZED, shown)
+
+
+def test_a_pod_without_the_csi_volume_is_not_the_rules_business(aws: ProgramRun):
+    def edit(inputs: dict[str, Any]) -> None:
+        pod = _pod(inputs)
+        pod["volumes"] = []
+        pod["containers"][0]["volumeMounts"] = []
+        pod["securityContext"].pop("runAsNonRoot")
+
+    assert fired(broken(aws, "kubernetes:apps/v1:Deployment", edit, name=AUTHORIZED)) == {}
+
+
+@pytest.mark.parametrize("value", [1, True, ["a"], {"a": "b"}])
+def test_a_parameter_that_is_not_a_string_fires_its_rule(aws: ProgramRun, value: Any):
+    spc = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
+    resources = broken(aws, spc, lambda i: i["spec"]["parameters"].update(region=value))
+    only(fired(resources), "secret-provider-class-parameters-are-strings", "spec.parameters.region", "not a string")
+
+
+@pytest.mark.parametrize("version", ["^1.6.0", "1.6.x", ">=1.6.0", "1", None, ""])
+def test_a_chart_without_an_exact_version_fires_its_rule(aws: ProgramRun, version: str | None):
+    def change(inputs: dict[str, Any]) -> None:
+        inputs.pop("version")
+        if version is not None:
+            inputs["version"] = version
+
+    resources = broken(aws, "kubernetes:helm.sh/v3:Release", change, name="secretstore-demo-driver")
+    only(fired(resources), "secrets-store-charts-pinned", "secrets-store-csi-driver", "Pin one exact version")
+
+
+def test_another_chart_is_not_the_rules_business_unless_the_knob_names_it(aws: ProgramRun):
+    resources = broken(aws, "kubernetes:helm.sh/v3:Release",
+                       lambda i: i.update(chart="ingress-nginx", version="^4"), name="secretstore-demo-driver")
+    assert fired(resources) == {}
+    only(fired(resources, {"secrets-store-charts-pinned": {"charts": ["ingress-nginx"]}}), "secrets-store-charts-pinned")
+
+
+def test_every_rule_is_shown_to_fire_here():
+    source = (ROOT / "tests" / "test_policy.py").read_text()
+    for policy in policies.POLICIES:
+        assert f'"{policy.name}"' in source, policy.name
+
+
+# The pack as the CLI runs it
+
+
+def test_the_pack_is_laid_out_as_the_cli_expects():
+    manifest = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+    pins = dict(line.split("==") for line in (PACK / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    assert set(pins) >= {"pulumi-policy", "pulumi"}
+    program = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
+                   if "==" in line and not line.startswith("#"))
+    for package, version in pins.items():
+        assert re.fullmatch(r"[0-9]+(\.[0-9]+)+", version)
+        if package in program:
+            assert program[package] == version, package
+    tree = ast.parse((PACK / "__main__.py").read_text())
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    assert [ast.unparse(call.func) for call in calls] == ["PolicyPack"]
+
+
+def test_every_rule_is_mandatory_and_every_knob_has_a_default():
+    assert len(policies.POLICIES) == 10
+    assert len({p.name for p in policies.POLICIES}) == 10
+    for policy in policies.POLICIES:
+        assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory", policy.name
+        for knob, schema in (policy.config_schema.properties if policy.config_schema else {}).items():
+            assert "default" in schema, (policy.name, knob)
+
+
+@pytest.fixture(scope="module")
+def pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """policy/__main__.py, started as the CLI starts a pack: it prints its port and serves."""
+    process = subprocess.Popen([sys.executable, "-u", "__main__.py"], cwd=PACK, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_pack_serves_its_rules_as_mandatory(pack_server: analyzer_pb2_grpc.AnalyzerStub):
+    info = pack_server.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "secretstore-csi-guardrails"
+    assert {p.name for p in info.policies} == {p.name for p in policies.POLICIES}
+    assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
+
+
+def test_the_pack_reports_a_violation_over_grpc(pack_server: analyzer_pb2_grpc.AnalyzerStub, aws: ProgramRun):
+    resources = broken(aws, "aws:iam/policy:Policy", _edit_json("policy", lambda s: s.update(Resource="*")))
+    (policy,) = [r for r in resources if r.type == "aws:iam/policy:Policy"]
+    properties = struct_pb2.Struct()
+    json_format.ParseDict(policy.inputs, properties)
+    response = pack_server.Analyze(
+        analyzer_pb2.AnalyzeRequest(type=policy.type, properties=properties, urn=policy.urn, name=policy.name)
+    )
+    (diagnostic,) = response.diagnostics
+    assert diagnostic.policyName == "secrets-manager-read-without-wildcards"
+    assert diagnostic.enforcementLevel == analyzer_pb2.MANDATORY
+    assert "the resources ['*']" in diagnostic.message
