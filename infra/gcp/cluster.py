@@ -105,7 +105,8 @@ class GkeCluster(pulumi.ComponentResource):
             project=settings.project,
             cluster=self.gke.name,
             location=settings.location,
-            # In a regional cluster, per zone.
+            # In a regional cluster, per zone. GKE replaces a pool whose initial count changes;
+            # after creation the autoscaler owns the count, between the minimum and maximum.
             initial_node_count=settings.node_desired_count,
             autoscaling=container.NodePoolAutoscalingArgs(
                 min_node_count=settings.node_min_count, max_node_count=settings.node_max_count
@@ -118,7 +119,7 @@ class GkeCluster(pulumi.ComponentResource):
                     mode="GKE_METADATA"
                 ),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
         )
         # The kubeconfig waits for the node pool: nothing the Kubernetes provider installs
         # can become ready before there are nodes to run it.

@@ -60,6 +60,8 @@ def test_the_node_pool_uses_the_gke_metadata_server(gcp_dev: ProgramRun):
     }
     # No Google service account of the stack's own: the nodes keep the project's default.
     assert not gcp_dev.of_type("gcp:serviceaccount/account:Account")
+    # Changing it would replace the pool; after creation the autoscaler owns the count.
+    assert gcp_dev.one(NODE_POOL).ignore_changes == ["initialNodeCount"]
 
 
 def test_the_apis_are_enabled_by_the_stack_and_left_on_at_destroy(gcp_dev: ProgramRun):
