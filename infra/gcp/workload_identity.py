@@ -50,8 +50,15 @@ class WorkloadIdentity(pulumi.ComponentResource):
             project_id=cluster.project, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         self.project_number: pulumi.Output[str] = project.number
-        pool = cluster.workload_pool
-        self.member: pulumi.Output[str] = project.number.apply(lambda number: principal(number, pool, workload))
+        # The pool as the cluster reports it: GKE creates it with the project's first Workload
+        # Identity cluster, and IAM refuses a principal of a pool that does not exist yet, so
+        # the grants that name it wait for the cluster.
+        pool = cluster.gke.workload_identity_config.apply(
+            lambda config: config.workload_pool if config and config.workload_pool else cluster.workload_pool
+        )
+        self.member: pulumi.Output[str] = pulumi.Output.all(project.number, pool).apply(
+            lambda values: principal(values[0], values[1], workload)
+        )
         self.register_outputs({"member": self.member})
 
 

@@ -32,7 +32,7 @@ DB = json.dumps({"username": "app", "password": "hunter2-but-longer"})
 # The fields of an entry of `secrets` (config.go, Secret, at v1.15.0), and the resource names
 # the provider takes as Secret Manager versions (util/constants.go globalSecretRegex).
 ENTRY_FIELDS = {"resourceName", "fileName", "path", "extractJSONKey", "extractYAMLKey", "mode"}
-GLOBAL_SECRET = re.compile(r"projects/([^/]+)/secrets/([^/]+)/versions/([^/]+)$")
+GLOBAL_SECRET = re.compile(r"projects/([^/]+)/secrets/([^/]+)/versions/([^/]+)")
 # Every type a gcp stack may create: no project-level IAM, no Google service account.
 GCP_TYPES = {
     "gcp:projects/service:Service", "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool",
@@ -65,7 +65,7 @@ def secrets_problems(parameter: str) -> list[str]:
         unknown = set(entry) - ENTRY_FIELDS
         if unknown:
             problems.append(f"[{index}] has unknown fields {sorted(unknown)}")
-        if not GLOBAL_SECRET.search(str(entry.get("resourceName"))):
+        if not GLOBAL_SECRET.fullmatch(str(entry.get("resourceName"))):
             problems.append(f"[{index}].resourceName is not a secret version")
         if not (entry.get("path") or entry.get("fileName")):
             problems.append(f"[{index}] names no file")
@@ -114,6 +114,14 @@ def test_each_secret_grants_its_accessor_role_to_exactly_one_principal(several: 
     assert ("gcp:organizations/getProject:getProject", {"projectId": GCP_PROJECT}) in several.calls
 
 
+def test_the_grants_wait_for_the_cluster_that_creates_the_workload_pool(several: ProgramRun):
+    # IAM refuses a principal of a pool that does not exist yet; GKE makes the pool with the
+    # project's first Workload Identity cluster.
+    cluster = several.one("gcp:container/cluster:Cluster")
+    for member in several.of_type(MEMBER):
+        assert several.depends_on(member, cluster), member.name
+
+
 def test_no_grant_is_project_wide_and_no_google_service_account_exists(several: ProgramRun):
     created = {r.type for r in several.resources if r.type.startswith("gcp:")}
     assert created <= GCP_TYPES, created - GCP_TYPES
@@ -150,6 +158,8 @@ def test_the_class_names_each_file_from_the_latest_version(several: ProgramRun):
     [
         ([{"resourceName": "projects/p/secrets/s/versions/latest", "path": "a", "extractJsonKey": "k"}], "unknown"),
         ([{"resourceName": "projects/p/secrets/s", "path": "a"}], "not a secret version"),
+        ([{"resourceName": "//secretmanager.googleapis.com/projects/p/secrets/s/versions/1", "path": "a"}],
+         "not a secret version"),
         ([{"resourceName": "projects/p/secrets/s/versions/1", "path": "a"},
           {"resourceName": "projects/p/secrets/t/versions/1", "path": "a"}], "same file"),
     ],
