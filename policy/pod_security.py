@@ -1,7 +1,10 @@
 """The Pod Security Standards "restricted" profile (Kubernetes 1.35), as checks on a pod spec.
 
 https://kubernetes.io/docs/concepts/security/pod-security-standards/ - each rule here names
-the control it stands for. `violations` returns one line per broken control.
+the control it stands for, the baseline ones included. `violations` returns one line per
+broken control. It reads a pod spec as the API takes it; fields of the wrong shape count as
+unset. AppArmor set through the older pod annotations is not part of a pod spec, so it is
+not seen here.
 """
 
 from __future__ import annotations
@@ -18,41 +21,63 @@ SAFE_SYSCTLS = {
     "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
 }
+SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+CONFINED_PROFILES = ("RuntimeDefault", "Localhost")
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _maps(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
 
 
 def violations(pod: dict[str, Any]) -> list[str]:
     found: list[str] = []
-    pod_context = pod.get("securityContext") or {}
-    containers = [*pod.get("initContainers", []), *pod.get("containers", [])]
+    pod_context = _map(pod.get("securityContext"))
+    containers = [
+        *_maps(pod.get("initContainers")), *_maps(pod.get("containers")), *_maps(pod.get("ephemeralContainers"))
+    ]
 
     # Baseline controls.
+    if _map(pod_context.get("windowsOptions")).get("hostProcess"):
+        found.append("HostProcess: the pod sets windowsOptions.hostProcess")
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(field):
             found.append(f"Host Namespaces: {field} is true")
-    for volume in pod.get("volumes", []):
+    for volume in _maps(pod.get("volumes")):
         kinds = set(volume) - {"name"}
         if "hostPath" in kinds:
-            found.append(f"HostPath Volumes: volume {volume['name']}")
+            found.append(f"HostPath Volumes: volume {volume.get('name')}")
         if not kinds <= RESTRICTED_VOLUME_TYPES:
-            found.append(f"Volume Types: volume {volume['name']} is {sorted(kinds)}")
-    for sysctl in pod_context.get("sysctls", []):
-        if sysctl["name"] not in SAFE_SYSCTLS:
-            found.append(f"Sysctls: {sysctl['name']}")
+            found.append(f"Volume Types: volume {volume.get('name')} is {sorted(kinds)}")
+    for sysctl in _maps(pod_context.get("sysctls")):
+        if sysctl.get("name") not in SAFE_SYSCTLS:
+            found.append(f"Sysctls: {sysctl.get('name')}")
+    found += _selinux_and_apparmor("the pod", pod_context)
 
     def effective(container: dict[str, Any], field: str) -> Any:
-        context = container.get("securityContext") or {}
+        context = _map(container.get("securityContext"))
         return context.get(field, pod_context.get(field))
 
     for container in containers:
-        name = container["name"]
-        context = container.get("securityContext") or {}
+        name = container.get("name")
+        context = _map(container.get("securityContext"))
         if context.get("privileged"):
             found.append(f"Privileged Containers: {name}")
-        for port in container.get("ports", []):
+        if _map(context.get("windowsOptions")).get("hostProcess"):
+            found.append(f"HostProcess: {name} sets windowsOptions.hostProcess")
+        for port in _maps(container.get("ports")):
             if port.get("hostPort"):
                 found.append(f"Host Ports: {name} uses hostPort {port['hostPort']}")
         if context.get("procMount", "Default") != "Default":
             found.append(f"/proc Mount Type: {name}")
+        found += _selinux_and_apparmor(str(name), context)
         # Restricted controls.
         if context.get("allowPrivilegeEscalation") is not False:
             found.append(f"Privilege Escalation: {name} does not set allowPrivilegeEscalation: false")
@@ -60,12 +85,28 @@ def violations(pod: dict[str, Any]) -> list[str]:
             found.append(f"Running as Non-root: {name} does not set runAsNonRoot: true")
         if effective(container, "runAsUser") == 0:
             found.append(f"Running as Non-root user: {name} runs as uid 0")
-        seccomp = effective(container, "seccompProfile") or {}
-        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+        seccomp = _map(effective(container, "seccompProfile"))
+        if seccomp.get("type") not in CONFINED_PROFILES:
             found.append(f"Seccomp: {name} has seccompProfile {seccomp or 'unset'}")
-        capabilities = context.get("capabilities") or {}
-        if "ALL" not in capabilities.get("drop", []):
+        capabilities = _map(context.get("capabilities"))
+        drop = _strings(capabilities.get("drop"))
+        if "ALL" not in drop:
             found.append(f"Capabilities: {name} does not drop ALL")
-        if set(capabilities.get("add", [])) - {"NET_BIND_SERVICE"}:
-            found.append(f"Capabilities: {name} adds {capabilities['add']}")
+        add = _strings(capabilities.get("add"))
+        if set(add) - {"NET_BIND_SERVICE"}:
+            found.append(f"Capabilities: {name} adds {add}")
+    return found
+
+
+def _selinux_and_apparmor(who: str, context: dict[str, Any]) -> list[str]:
+    found = []
+    selinux = _map(context.get("seLinuxOptions"))
+    if selinux.get("type", "") not in SELINUX_TYPES:
+        found.append(f"SELinux: {who} sets type {selinux['type']}")
+    for field in ("user", "role"):
+        if selinux.get(field):
+            found.append(f"SELinux: {who} sets {field} {selinux[field]}")
+    apparmor = context.get("appArmorProfile")
+    if apparmor is not None and _map(apparmor).get("type") not in CONFINED_PROFILES:
+        found.append(f"AppArmor: {who} has appArmorProfile {apparmor}")
     return found

@@ -73,8 +73,18 @@ def allows(statement: Mapping[str, Any]) -> bool:
     return str(statement.get("Effect", "")).lower() == "allow"
 
 
+def as_map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def resource(args: ResourceValidationArgs) -> str:
     return f"{args.resource_type} {args.name!r}"
+
+
+def normalized(resource_type: str) -> str:
+    """azure-native's versioned tokens (`azure-native:authorization/v20220401:RoleAssignment`)
+    as its default ones."""
+    return re.sub(r"^(azure-native:[a-z0-9]+)/v[0-9a-z]+:", r"\1:", resource_type)
 
 
 Report = Callable[[str], None]
@@ -86,15 +96,20 @@ def for_types(types: Sequence[str], check: Validation) -> Callable[[ResourceVali
     """Runs `check` on resources of `types`; the others are left alone."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type in types:
+        if normalized(args.resource_type) in types:
             check(args, lambda message: report_violation(message, None))
 
     return validate
 
 
+POLICY_TYPES: dict[str, tuple[str, ...]] = {}
+"""The resource types each policy looks at, by its name."""
+
+
 def policy(
     name: str, description: str, types: Sequence[str], check: Validation, config: PolicyConfigSchema | None = None
 ) -> ResourceValidationPolicy:
+    POLICY_TYPES[name] = tuple(types)
     return ResourceValidationPolicy(
         name=name,
         description=description,
@@ -110,6 +125,11 @@ IAM_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "a
                     "aws:iam/groupPolicy:GroupPolicy")
 ROLE = "aws:iam/role:Role"
 SECRETS_MANAGER_ACTION = "secretsmanager:getsecretvalue"
+# The Secrets Manager actions that take no resource: IAM accepts only "*" for them.
+WITHOUT_RESOURCE = {"secretsmanager:listsecrets", "secretsmanager:getrandompassword",
+                    "secretsmanager:batchgetsecretvalue"}
+# The suffix Secrets Manager adds to every secret's name, matched as AWS documents it.
+ARN_SUFFIX = "-??????"
 
 
 def grants_secrets_manager(actions: list[Any]) -> bool:
@@ -129,7 +149,9 @@ def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
         if not allows(statement):
             continue
         if "NotAction" in statement:
-            problems.append(f"statement {index} allows everything but {statement['NotAction']!r} (NotAction)")
+            excluded = [str(a).lower() for a in as_list(statement["NotAction"])]
+            if not {"*", "secretsmanager:*"} & set(excluded):
+                problems.append(f"statement {index} allows everything but {statement['NotAction']!r} (NotAction)")
             continue
         actions = as_list(statement.get("Action"))
         if not grants_secrets_manager(actions):
@@ -139,7 +161,13 @@ def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
             problems.append(f"statement {index} allows the actions {wild_actions}")
         if "NotResource" in statement:
             problems.append(f"statement {index} allows every resource but {statement['NotResource']!r} (NotResource)")
-        wild_resources = [r for r in as_list(statement.get("Resource")) if has_wildcard(r)]
+        resources = as_list(statement.get("Resource"))
+        if not wild_actions and {str(a).lower() for a in actions} <= WITHOUT_RESOURCE and resources == ["*"]:
+            continue
+        wild_resources = [
+            r for r in resources
+            if not isinstance(r, str) or has_wildcard(r.removesuffix(ARN_SUFFIX) if r.endswith(ARN_SUFFIX) else r)
+        ]
         if wild_resources:
             problems.append(f"statement {index} allows the resources {wild_resources}")
     return problems
@@ -147,8 +175,9 @@ def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
 
 def _iam_read_policies(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == ROLE:
-        inline = plain(args.props.get("inlinePolicies")) or []
-        documents = [(f"inline policy {p.get('name')!r}", p.get("policy")) for p in inline]
+        inline = plain(args.props.get("inlinePolicies"))
+        documents = [(f"inline policy {p.get('name')!r}", p.get("policy")) for p in as_list(inline)
+                     if isinstance(p, dict)]
     else:
         documents = [("its policy", args.props.get("policy"))]
     for where, value in documents:
@@ -157,7 +186,7 @@ def _iam_read_policies(args: ResourceValidationArgs, report: Report) -> None:
             report(
                 f"{resource(args)}: {where}, {problem}. Name each Secrets Manager action "
                 "(secretsmanager:GetSecretValue, secretsmanager:DescribeSecret) and each secret by its "
-                "full ARN, without '*' or '?'."
+                "full ARN (or its name and -??????), without other '*' or '?'."
             )
 
 
@@ -169,12 +198,13 @@ CLUSTER_TAGS = ("aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-na
 
 
 def _principals(statement: Mapping[str, Any], kind: str) -> list[Any]:
-    principal = statement.get("Principal")
-    return as_list(principal.get(kind)) if isinstance(principal, dict) else []
+    return as_list(as_map(statement.get("Principal")).get(kind))
 
 
 def _like_operators(condition: Mapping[str, Any]) -> list[str]:
-    return [operator for operator in condition if "like" in operator.lower()]
+    """The operators that match patterns (StringLike and its set forms); StringNotLike only
+    narrows who may assume the role."""
+    return [op for op in condition if "like" in op.lower() and "notlike" not in op.lower()]
 
 
 def _one_value(value: Any) -> str | None:
@@ -182,17 +212,20 @@ def _one_value(value: Any) -> str | None:
     return values[0] if len(values) == 1 and isinstance(values[0], str) and not has_wildcard(values[0]) else None
 
 
-def irsa_problems(document: Mapping[str, Any]) -> list[str]:
+def irsa_problems(document: Mapping[str, Any], other_issuers: Sequence[str] = ()) -> list[str]:
     problems = []
     for index, statement in enumerate(statements(document)):
-        federated = [p for p in _principals(statement, "Federated") if isinstance(p, str) and ":oidc-provider/" in p]
-        if not allows(statement) or not federated:
+        issuers = [p.split(":oidc-provider/", 1)[1] for p in _principals(statement, "Federated")
+                   if isinstance(p, str) and ":oidc-provider/" in p]
+        if not allows(statement) or not issuers:
             continue
-        condition = statement.get("Condition") or {}
+        if other_issuers and all(issuer.startswith(tuple(other_issuers)) for issuer in issuers):
+            continue
+        condition = as_map(statement.get("Condition"))
         like = _like_operators(condition)
         if like:
             problems.append(f"statement {index} matches with {like}")
-        equals = condition.get("StringEquals") or {}
+        equals = as_map(condition.get("StringEquals"))
         sub = [key for key in equals if key.endswith(":sub")]
         aud = [key for key in equals if key.endswith(":aud")]
         if len(sub) != 1 or not KUBERNETES_SUBJECT.fullmatch(_one_value(equals[sub[0]]) or ""):
@@ -211,11 +244,11 @@ def pod_identity_problems(document: Mapping[str, Any]) -> list[str]:
     for index, statement in enumerate(statements(document)):
         if not allows(statement) or POD_IDENTITY not in _principals(statement, "Service"):
             continue
-        condition = statement.get("Condition") or {}
+        condition = as_map(statement.get("Condition"))
         like = _like_operators(condition)
         if like:
             problems.append(f"statement {index} matches with {like}")
-        equals = condition.get("StringEquals") or {}
+        equals = as_map(condition.get("StringEquals"))
         missing = [tag for tag in SESSION_TAGS if _one_value(equals.get(tag)) is None]
         if not any(_one_value(equals.get(tag)) is not None for tag in CLUSTER_TAGS):
             missing.append(" or ".join(CLUSTER_TAGS))
@@ -224,13 +257,17 @@ def pod_identity_problems(document: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _trust(problems_of: Callable[[Mapping[str, Any]], list[str]], fix: str) -> Validation:
+def _trust(problems_of: Callable[[Mapping[str, Any], ResourceValidationArgs], list[str]], fix: str) -> Validation:
     def check(args: ResourceValidationArgs, report: Report) -> None:
         document = json_document(args.props.get("assumeRolePolicy"))
-        for problem in problems_of(document) if document else []:
+        for problem in problems_of(document, args) if document else []:
             report(f"{resource(args)}: its trust policy's {problem}. {fix}")
 
     return check
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in as_list(plain(value))]
 
 
 # 4. Azure
@@ -272,7 +309,7 @@ def _federated_subject(args: ResourceValidationArgs, report: Report) -> None:
         )
         return
     subject = args.props.get("subject")
-    others = [str(prefix) for prefix in plain(args.get_config().get("otherSubjectPrefixes")) or []]
+    others = _strings(args.get_config().get("otherSubjectPrefixes"))
     if isinstance(subject, str) and any(subject.startswith(prefix) for prefix in others):
         return
     if not isinstance(subject, str) or not KUBERNETES_SUBJECT.fullmatch(subject):
@@ -285,6 +322,15 @@ def _federated_subject(args: ResourceValidationArgs, report: Report) -> None:
 # 5. GCP
 
 ACCESSOR = "roles/secretmanager.secretAccessor"
+# Roles that read secret values: the accessor role, and those holding every Secret Manager
+# permission. A custom role, or another basic role, counts when the `readRoles` knob names it.
+READ_ROLES = [ACCESSOR, "roles/secretmanager.admin", "roles/owner"]
+READ_ROLES_KNOB = PolicyConfigSchema(
+    {"readRoles": {
+        "type": "array", "items": {"type": "string"}, "default": READ_ROLES,
+        "description": "The roles that read secret values.",
+    }}
+)
 WIDE_IAM_MEMBERS = tuple(f"gcp:{level}/iAMMember:IAMMember" for level in ("projects", "folder", "organizations"))
 WIDE_IAM_BINDINGS = tuple(f"gcp:{level}/iAMBinding:IAMBinding" for level in ("projects", "folder", "organizations"))
 WIDE_IAM_POLICIES = tuple(f"gcp:{level}/iAMPolicy:IAMPolicy" for level in ("projects", "folder", "organizations"))
@@ -312,13 +358,18 @@ def _bindings(args: ResourceValidationArgs) -> list[tuple[str, list[Any]]]:
     return [(str(props.get("role")), as_list(members))]
 
 
+def _read_roles(args: ResourceValidationArgs) -> list[str]:
+    configured = args.get_config().get("readRoles")
+    return READ_ROLES if configured is None else _strings(configured)
+
+
 def _no_wide_secret_access(args: ResourceValidationArgs, report: Report) -> None:
     level = args.resource_type.split(":")[1].split("/")[0]
     for role, members in _bindings(args):
-        if role == ACCESSOR:
+        if role in _read_roles(args):
             report(
-                f"{resource(args)}: grants {ACCESSOR} on the whole {level.rstrip('s')} to {members}, which "
-                "reaches every secret in it. Grant it on each secret (SecretIamMember) instead."
+                f"{resource(args)}: grants {role} on the whole {level.rstrip('s')} to {members}, which "
+                f"reaches every secret in it. Grant {ACCESSOR} on each secret (SecretIamMember) instead."
             )
 
 
@@ -327,9 +378,9 @@ def _one_workload_principal(args: ResourceValidationArgs, report: Report) -> Non
         for member in members:
             if member in PUBLIC:
                 report(f"{resource(args)}: grants {role} to {member}. Remove it: a secret is never public.")
-            elif role == ACCESSOR and not (isinstance(member, str) and WORKLOAD_PRINCIPAL.fullmatch(member)):
+            elif role in _read_roles(args) and not (isinstance(member, str) and WORKLOAD_PRINCIPAL.fullmatch(member)):
                 report(
-                    f"{resource(args)}: grants {ACCESSOR} to {member!r}. Grant it to one Kubernetes service "
+                    f"{resource(args)}: grants {role} to {member!r}. Grant {ACCESSOR} to one Kubernetes service "
                     "account: principal://iam.googleapis.com/projects/<number>/locations/global/"
                     "workloadIdentityPools/<project>.svc.id.goog/subject/ns/<namespace>/sa/<name>."
                 )
@@ -356,14 +407,23 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any] | N
     return plain(value) if isinstance(value, Mapping) else None
 
 
+def _maps(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def csi_pod_problems(pod: Mapping[str, Any]) -> list[str]:
-    volumes = [v for v in pod.get("volumes") or [] if (v.get("csi") or {}).get("driver") == CSI_DRIVER]
+    volumes = [v for v in _maps(pod.get("volumes")) if as_map(v.get("csi")).get("driver") == CSI_DRIVER]
     if not volumes:
         return []
-    problems = [f"volume {v['name']!r} is not readOnly: true" for v in volumes if v["csi"].get("readOnly") is not True]
-    names = {v["name"] for v in volumes}
-    for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
-        for mount in container.get("volumeMounts") or []:
+    problems = [
+        f"volume {v.get('name')!r} is not readOnly: true" for v in volumes if v["csi"].get("readOnly") is not True
+    ]
+    names = {v.get("name") for v in volumes}
+    containers = [
+        *_maps(pod.get("initContainers")), *_maps(pod.get("containers")), *_maps(pod.get("ephemeralContainers"))
+    ]
+    for container in containers:
+        for mount in _maps(container.get("volumeMounts")):
             if mount.get("name") in names and mount.get("readOnly") is not True:
                 problems.append(f"container {container.get('name')!r} mounts {mount['name']!r} without readOnly: true")
     problems += [f"restricted profile: {v}" for v in pod_security.violations(dict(pod))]
@@ -403,7 +463,9 @@ def _string_parameters(args: ResourceValidationArgs, report: Report) -> None:
 
 # 8. Helm releases
 
-RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart")
+# helm.sh/v3 Chart is left out: the Python SDK renders it in the program and registers it
+# without its chart and version.
+RELEASES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 CHARTS = [
     "secrets-store-csi-driver",
     "secrets-store-csi-driver-provider-aws",
@@ -417,9 +479,11 @@ EXACT_VERSION = re.compile(r"v?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0
 
 def _pinned_charts(args: ResourceValidationArgs, report: Report) -> None:
     chart = str(args.props.get("chart") or "")
+    if chart.startswith((".", "/")) or chart.endswith(".tgz"):
+        return  # a chart on disk is the version it is; helm ignores `version` for it
     name = chart.rstrip("/").rsplit("/", 1)[-1]
-    watched = [str(c) for c in plain(args.get_config().get("charts")) or CHARTS]
-    if name not in watched:
+    configured = args.get_config().get("charts")
+    if name not in (CHARTS if configured is None else _strings(configured)):
         return
     version = args.props.get("version")
     if not isinstance(version, str) or not EXACT_VERSION.fullmatch(version):
@@ -440,14 +504,23 @@ POLICIES: list[Policy] = [
         "irsa-trust-pins-one-service-account",
         "A role trusted through an OIDC provider pins :sub to one service account and :aud, with StringEquals.",
         (ROLE,),
-        _trust(irsa_problems, "Use StringEquals with <issuer>:sub = system:serviceaccount:<namespace>:<name> and "
+        _trust(lambda document, args: irsa_problems(document, _strings(args.get_config().get("otherIssuers"))),
+               "Use StringEquals with <issuer>:sub = system:serviceaccount:<namespace>:<name> and "
                "<issuer>:aud = sts.amazonaws.com, without wildcards or StringLike."),
+        PolicyConfigSchema(
+            {"otherIssuers": {
+                "type": "array", "items": {"type": "string"}, "default": [],
+                "description": "OIDC issuers (host and path, as in the provider's ARN) of other federations to "
+                               "leave alone, such as token.actions.githubusercontent.com.",
+            }}
+        ),
     ),
     policy(
         "pod-identity-trust-pins-session-tags",
         "A role trusted by EKS Pod Identity pins the namespace, the service account and the cluster.",
         (ROLE,),
-        _trust(pod_identity_problems, "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
+        _trust(lambda document, args: pod_identity_problems(document),
+               "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
                "aws:RequestTag/kubernetes-service-account and aws:RequestTag/eks-cluster-arn, one value each."),
     ),
     policy(
@@ -475,15 +548,17 @@ POLICIES: list[Policy] = [
     ),
     policy(
         "no-project-wide-secret-access",
-        "roles/secretmanager.secretAccessor is never granted on a project, folder or organization.",
+        "No role that reads secret values is granted on a project, folder or organization.",
         (*WIDE_IAM_MEMBERS, *WIDE_IAM_BINDINGS, *WIDE_IAM_POLICIES),
         _no_wide_secret_access,
+        READ_ROLES_KNOB,
     ),
     policy(
         "secret-access-for-one-workload-principal",
-        "A secret's accessors are single Workload Identity principals, and no secret is public.",
+        "Only single Workload Identity principals may read a secret, and no secret is public.",
         (*SECRET_IAM_MEMBERS, *SECRET_IAM_BINDINGS, *SECRET_IAM_POLICIES),
         _one_workload_principal,
+        READ_ROLES_KNOB,
     ),
     policy(
         "csi-pods-read-only-and-restricted",

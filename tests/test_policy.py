@@ -204,7 +204,7 @@ def _added(run: ProgramRun, type_: str, inputs: dict[str, Any]) -> list[Register
     ],
 )
 def test_a_project_wide_accessor_grant_fires_its_rule(gcp: ProgramRun, type_: str, inputs: dict[str, Any]):
-    only(fired(_added(gcp, type_, inputs)), "no-project-wide-secret-access", "Grant it on each secret")
+    only(fired(_added(gcp, type_, inputs)), "no-project-wide-secret-access", "on each secret (SecretIamMember)")
 
 
 def test_another_project_role_is_not_the_rules_business(gcp: ProgramRun):
@@ -290,10 +290,174 @@ def test_another_chart_is_not_the_rules_business_unless_the_knob_names_it(aws: P
     only(fired(resources, {"secrets-store-charts-pinned": {"charts": ["ingress-nginx"]}}), "secrets-store-charts-pinned")
 
 
-def test_every_rule_is_shown_to_fire_here():
-    source = (ROOT / "tests" / "test_policy.py").read_text()
-    for policy in policies.POLICIES:
-        assert f'"{policy.name}"' in source, policy.name
+# What the rules leave alone, and the knobs
+
+LEAST_PRIVILEGE_EXTRAS = [
+    # Secrets Manager accepts only "*" for these actions.
+    {"Effect": "Allow", "Action": ["secretsmanager:ListSecrets", "secretsmanager:GetRandomPassword"], "Resource": "*"},
+    # The random suffix of a secret's ARN, as AWS documents matching it.
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+     "Resource": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:app/db-??????"},
+    # Everything but Secrets Manager is not this rule's business.
+    {"Effect": "Allow", "NotAction": "secretsmanager:*", "Resource": "arn:aws:s3:::bucket/key"},
+    {"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"},
+]
+
+
+@pytest.mark.parametrize("extra", LEAST_PRIVILEGE_EXTRAS)
+def test_least_privilege_read_policies_pass(aws: ProgramRun, extra: dict[str, Any]):
+    def change(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        document["Statement"].append(extra)
+        inputs["policy"] = json.dumps(document)
+
+    assert fired(broken(aws, "aws:iam/policy:Policy", change)) == {}
+
+
+def test_not_action_that_leaves_secrets_manager_in_fires(aws: ProgramRun):
+    def change(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        document["Statement"].append({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})
+        inputs["policy"] = json.dumps(document)
+
+    only(fired(broken(aws, "aws:iam/policy:Policy", change)), "secrets-manager-read-without-wildcards", "NotAction")
+
+
+def test_string_not_like_only_narrows_a_trust(aws: ProgramRun):
+    edit = _edit_json("assumeRolePolicy", lambda s: s["Condition"].update(
+        StringNotLike={"aws:PrincipalTag/team": "contractors-*"}))
+    assert fired(broken(aws, "aws:iam/role:Role", edit)) == {}
+
+
+def test_another_oidc_federation_is_left_alone_only_when_the_knob_names_it(aws: ProgramRun):
+    github = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:example/app:ref:refs/heads/main",
+                                       "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
+    }]})
+    resources = broken(aws, "aws:iam/role:Role", lambda i: i.update(assumeRolePolicy=github))
+    only(fired(resources), "irsa-trust-pins-one-service-account", "repo:example/app")
+    knob = {"irsa-trust-pins-one-service-account": {"otherIssuers": ["token.actions.githubusercontent.com"]}}
+    assert fired(resources, knob) == {}
+
+
+def test_a_versioned_azure_native_type_is_checked_too(managed: ProgramRun):
+    (assignment,) = managed.of_type("azure-native:authorization:RoleAssignment")
+    versioned = copy.deepcopy(assignment)
+    versioned.type = "azure-native:authorization/v20220401:RoleAssignment"
+    versioned.inputs = {**reveal(assignment.inputs), "scope": assignment.inputs["scope"].rsplit("/secrets/", 1)[0]}
+    only(fired([versioned]), "key-vault-secrets-user-per-secret")
+
+
+def test_other_read_roles_count_and_the_knob_says_which(gcp: ProgramRun):
+    owner = {"project": "p-123456", "role": "roles/owner", "member": "user:a@example.com"}
+    only(fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", owner)), "no-project-wide-secret-access", "roles/owner")
+    assert fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", owner),
+                 {"no-project-wide-secret-access": {"readRoles": []}}) == {}
+    admin = broken(gcp, "gcp:secretmanager/secretIamMember:SecretIamMember",
+                   lambda i: i.update(role="roles/secretmanager.admin", member="user:a@example.com"))
+    only(fired(admin), "secret-access-for-one-workload-principal", "roles/secretmanager.admin")
+
+
+def test_a_chart_from_disk_is_left_alone_and_the_knob_can_empty_the_list(aws: ProgramRun):
+    local = broken(aws, "kubernetes:helm.sh/v3:Release",
+                   lambda i: i.update(chart="./charts/secrets-store-csi-driver-provider-gcp", version="^0"),
+                   name="secretstore-demo-driver")
+    assert fired(local) == {}
+    ranged = broken(aws, "kubernetes:helm.sh/v3:Release", lambda i: i.update(version="^1"), name="secretstore-demo-driver")
+    assert fired(ranged, {"secrets-store-charts-pinned": {"charts": []}}) == {}
+
+
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (lambda pod: pod["securityContext"].update(seLinuxOptions={"type": "spc_t"}), "SELinux"),
+        (lambda pod: pod["containers"][0]["securityContext"].update(appArmorProfile={"type": "Unconfined"}), "AppArmor"),
+        (lambda pod: pod["securityContext"].update(windowsOptions={"hostProcess": True}), "HostProcess"),
+        (lambda pod: pod.update(ephemeralContainers=[{"name": "debug", "image": "busybox"}]), "debug"),
+    ],
+)
+def test_every_restricted_control_counts(aws: ProgramRun, edit, shown: str):
+    resources = broken(aws, "kubernetes:apps/v1:Deployment", lambda i: edit(_pod(i)), name=AUTHORIZED)
+    only(fired(resources), "csi-pods-read-only-and-restricted", shown)
+
+
+# Inputs of any shape: a violation or nothing, never a crash that stops the preview
+
+ODD_VALUES = [None, 1, True, "text", [], {}, [None], {"a": None}]
+
+
+def _odd_inputs() -> list[tuple[str, dict[str, Any]]]:
+    types = sorted({t for policy in policies.POLICIES for t in policy_types(policy)})
+    keys = ["policy", "assumeRolePolicy", "inlinePolicies", "scope", "roleDefinitionId", "subject", "role", "member",
+            "members", "policyData", "spec", "chart", "version"]
+    cases = [(t, {key: value}) for t in types for key in keys for value in ODD_VALUES]
+    statement_shapes = [{"Statement": s} for s in (None, "x", [None], [{"Effect": "Allow", "Condition": "x",
+                        "Principal": "*", "Action": None}], [{"Effect": "Allow", "NotAction": None}])]
+    cases += [("aws:iam/role:Role", {"assumeRolePolicy": json.dumps(d)}) for d in statement_shapes]
+    cases += [("aws:iam/policy:Policy", {"policy": json.dumps(d)}) for d in statement_shapes]
+    pods = [{"volumes": v, "containers": c} for v in (None, [None], [{"csi": None}], [{"csi": {"driver": "secrets-store.csi.k8s.io"}}])
+            for c in (None, [None], [{"volumeMounts": None, "securityContext": {"capabilities": {"drop": None}}}])]
+    cases += [("kubernetes:core/v1:Pod", {"spec": pod}) for pod in pods]
+    cases += [("kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": pod}}}) for pod in pods]
+    return cases
+
+
+def policy_types(policy: Any) -> tuple[str, ...]:
+    types: tuple[str, ...] = policies.POLICY_TYPES[policy.name]
+    return types
+
+
+def test_inputs_of_any_shape_never_crash_the_pack():
+    cases = _odd_inputs()
+    assert len(cases) > 1000
+    resources = [
+        Registered(type=t, name=f"odd-{i}", urn=f"urn:pulumi:s::p::{t}::odd-{i}", id="", inputs=inputs, outputs={})
+        for i, (t, inputs) in enumerate(cases)
+    ]
+    analyze(resources)  # raises on a crash
+
+
+# Every rule, once more: this table must hold a break for each, and each must fire
+
+
+def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
+    aws_run, gcp_run = recorded(("aws", "secretsManager", "irsa"), False), recorded(("gcp", "secretManager", "workloadIdentity"), False)
+    pod_run = recorded(("aws", "secretsManager", "podIdentity"), False)
+    managed_run = recorded(("azure", "keyVault", "managedIdentity"), False)
+    return {
+        "secrets-manager-read-without-wildcards":
+            lambda: broken(aws_run, "aws:iam/policy:Policy", _edit_json("policy", lambda s: s.update(Resource="*"))),
+        "irsa-trust-pins-one-service-account":
+            lambda: broken(aws_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))),
+        "pod-identity-trust-pins-session-tags":
+            lambda: broken(pod_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))),
+        "key-vault-secrets-user-per-secret":
+            lambda: broken(managed_run, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope="/subscriptions/x")),
+        "federated-credential-one-service-account":
+            lambda: broken(managed_run, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject="*")),
+        "no-project-wide-secret-access":
+            lambda: _added(gcp_run, "gcp:projects/iAMMember:IAMMember",
+                           {"project": "p-123456", "role": "roles/secretmanager.secretAccessor", "member": "user:a@b.c"}),
+        "secret-access-for-one-workload-principal":
+            lambda: broken(gcp_run, "gcp:secretmanager/secretIamMember:SecretIamMember", lambda i: i.update(member="allUsers")),
+        "csi-pods-read-only-and-restricted":
+            lambda: broken(aws_run, "kubernetes:apps/v1:Deployment", lambda i: _pod(i)["volumes"][0]["csi"].pop("readOnly"),
+                           name=AUTHORIZED),
+        "secret-provider-class-parameters-are-strings":
+            lambda: broken(aws_run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+                           lambda i: i["spec"]["parameters"].update(region=1)),
+        "secrets-store-charts-pinned":
+            lambda: broken(aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-demo-driver"),
+    }
+
+
+def test_each_rule_has_a_break_that_fires_it_alone():
+    breaks = _representative_breaks()
+    assert set(breaks) == {policy.name for policy in policies.POLICIES}
+    for rule, make in breaks.items():
+        assert list(fired(make())) == [rule], rule
 
 
 # The pack as the CLI runs it
