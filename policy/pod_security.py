@@ -25,12 +25,19 @@ SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "cont
 CONFINED_PROFILES = ("RuntimeDefault", "Localhost")
 
 
-def _map(value: Any) -> dict[str, Any]:
+def as_map(value: Any) -> dict[str, Any]:
+    """`value` if it is a mapping; any other shape counts as unset."""
     return value if isinstance(value, dict) else {}
 
 
-def _maps(value: Any) -> list[dict[str, Any]]:
+def maps(value: Any) -> list[dict[str, Any]]:
+    """The mappings in `value` if it is a list; any other shape counts as empty."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a pod spec: init, regular and ephemeral."""
+    return [*maps(pod.get("initContainers")), *maps(pod.get("containers")), *maps(pod.get("ephemeralContainers"))]
 
 
 def _strings(value: Any) -> list[str]:
@@ -39,40 +46,37 @@ def _strings(value: Any) -> list[str]:
 
 def violations(pod: dict[str, Any]) -> list[str]:
     found: list[str] = []
-    pod_context = _map(pod.get("securityContext"))
-    containers = [
-        *_maps(pod.get("initContainers")), *_maps(pod.get("containers")), *_maps(pod.get("ephemeralContainers"))
-    ]
+    pod_context = as_map(pod.get("securityContext"))
 
     # Baseline controls.
-    if _map(pod_context.get("windowsOptions")).get("hostProcess"):
+    if as_map(pod_context.get("windowsOptions")).get("hostProcess"):
         found.append("HostProcess: the pod sets windowsOptions.hostProcess")
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(field):
             found.append(f"Host Namespaces: {field} is true")
-    for volume in _maps(pod.get("volumes")):
+    for volume in maps(pod.get("volumes")):
         kinds = set(volume) - {"name"}
         if "hostPath" in kinds:
             found.append(f"HostPath Volumes: volume {volume.get('name')}")
         if not kinds <= RESTRICTED_VOLUME_TYPES:
             found.append(f"Volume Types: volume {volume.get('name')} is {sorted(kinds)}")
-    for sysctl in _maps(pod_context.get("sysctls")):
+    for sysctl in maps(pod_context.get("sysctls")):
         if sysctl.get("name") not in SAFE_SYSCTLS:
             found.append(f"Sysctls: {sysctl.get('name')}")
     found += _selinux_and_apparmor("the pod", pod_context)
 
     def effective(container: dict[str, Any], field: str) -> Any:
-        context = _map(container.get("securityContext"))
+        context = as_map(container.get("securityContext"))
         return context.get(field, pod_context.get(field))
 
-    for container in containers:
+    for container in containers(pod):
         name = container.get("name")
-        context = _map(container.get("securityContext"))
+        context = as_map(container.get("securityContext"))
         if context.get("privileged"):
             found.append(f"Privileged Containers: {name}")
-        if _map(context.get("windowsOptions")).get("hostProcess"):
+        if as_map(context.get("windowsOptions")).get("hostProcess"):
             found.append(f"HostProcess: {name} sets windowsOptions.hostProcess")
-        for port in _maps(container.get("ports")):
+        for port in maps(container.get("ports")):
             if port.get("hostPort"):
                 found.append(f"Host Ports: {name} uses hostPort {port['hostPort']}")
         if context.get("procMount", "Default") != "Default":
@@ -85,10 +89,10 @@ def violations(pod: dict[str, Any]) -> list[str]:
             found.append(f"Running as Non-root: {name} does not set runAsNonRoot: true")
         if effective(container, "runAsUser") == 0:
             found.append(f"Running as Non-root user: {name} runs as uid 0")
-        seccomp = _map(effective(container, "seccompProfile"))
+        seccomp = as_map(effective(container, "seccompProfile"))
         if seccomp.get("type") not in CONFINED_PROFILES:
             found.append(f"Seccomp: {name} has seccompProfile {seccomp or 'unset'}")
-        capabilities = _map(context.get("capabilities"))
+        capabilities = as_map(context.get("capabilities"))
         drop = _strings(capabilities.get("drop"))
         if "ALL" not in drop:
             found.append(f"Capabilities: {name} does not drop ALL")
@@ -100,13 +104,13 @@ def violations(pod: dict[str, Any]) -> list[str]:
 
 def _selinux_and_apparmor(who: str, context: dict[str, Any]) -> list[str]:
     found = []
-    selinux = _map(context.get("seLinuxOptions"))
+    selinux = as_map(context.get("seLinuxOptions"))
     if selinux.get("type", "") not in SELINUX_TYPES:
         found.append(f"SELinux: {who} sets type {selinux['type']}")
     for field in ("user", "role"):
         if selinux.get(field):
             found.append(f"SELinux: {who} sets {field} {selinux[field]}")
     apparmor = context.get("appArmorProfile")
-    if apparmor is not None and _map(apparmor).get("type") not in CONFINED_PROFILES:
+    if apparmor is not None and as_map(apparmor).get("type") not in CONFINED_PROFILES:
         found.append(f"AppArmor: {who} has appArmorProfile {apparmor}")
     return found

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pod_security
+from pod_security import as_map, containers, maps
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -71,10 +72,6 @@ def statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def allows(statement: Mapping[str, Any]) -> bool:
     return str(statement.get("Effect", "")).lower() == "allow"
-
-
-def as_map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def resource(args: ResourceValidationArgs) -> str:
@@ -207,13 +204,22 @@ def _like_operators(condition: Mapping[str, Any]) -> list[str]:
     return [op for op in condition if "like" in op.lower() and "notlike" not in op.lower()]
 
 
+def _string_equals(statement: Mapping[str, Any], index: int, problems: list[str]) -> dict[str, Any]:
+    """The statement's StringEquals conditions; a pattern-matching operator is a problem."""
+    condition = as_map(statement.get("Condition"))
+    like = _like_operators(condition)
+    if like:
+        problems.append(f"statement {index} matches with {like}")
+    return as_map(condition.get("StringEquals"))
+
+
 def _one_value(value: Any) -> str | None:
     values = as_list(value)
     return values[0] if len(values) == 1 and isinstance(values[0], str) and not has_wildcard(values[0]) else None
 
 
 def irsa_problems(document: Mapping[str, Any], other_issuers: Sequence[str] = ()) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for index, statement in enumerate(statements(document)):
         issuers = [p.split(":oidc-provider/", 1)[1] for p in _principals(statement, "Federated")
                    if isinstance(p, str) and ":oidc-provider/" in p]
@@ -221,11 +227,7 @@ def irsa_problems(document: Mapping[str, Any], other_issuers: Sequence[str] = ()
             continue
         if other_issuers and all(issuer.startswith(tuple(other_issuers)) for issuer in issuers):
             continue
-        condition = as_map(statement.get("Condition"))
-        like = _like_operators(condition)
-        if like:
-            problems.append(f"statement {index} matches with {like}")
-        equals = as_map(condition.get("StringEquals"))
+        equals = _string_equals(statement, index, problems)
         sub = [key for key in equals if key.endswith(":sub")]
         aud = [key for key in equals if key.endswith(":aud")]
         if len(sub) != 1 or not KUBERNETES_SUBJECT.fullmatch(_one_value(equals[sub[0]]) or ""):
@@ -240,15 +242,11 @@ def irsa_problems(document: Mapping[str, Any], other_issuers: Sequence[str] = ()
 
 
 def pod_identity_problems(document: Mapping[str, Any]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for index, statement in enumerate(statements(document)):
         if not allows(statement) or POD_IDENTITY not in _principals(statement, "Service"):
             continue
-        condition = as_map(statement.get("Condition"))
-        like = _like_operators(condition)
-        if like:
-            problems.append(f"statement {index} matches with {like}")
-        equals = as_map(condition.get("StringEquals"))
+        equals = _string_equals(statement, index, problems)
         missing = [tag for tag in SESSION_TAGS if _one_value(equals.get(tag)) is None]
         if not any(_one_value(equals.get(tag)) is not None for tag in CLUSTER_TAGS):
             missing.append(" or ".join(CLUSTER_TAGS))
@@ -407,23 +405,16 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any] | N
     return plain(value) if isinstance(value, Mapping) else None
 
 
-def _maps(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
 def csi_pod_problems(pod: Mapping[str, Any]) -> list[str]:
-    volumes = [v for v in _maps(pod.get("volumes")) if as_map(v.get("csi")).get("driver") == CSI_DRIVER]
+    volumes = [v for v in maps(pod.get("volumes")) if as_map(v.get("csi")).get("driver") == CSI_DRIVER]
     if not volumes:
         return []
     problems = [
         f"volume {v.get('name')!r} is not readOnly: true" for v in volumes if v["csi"].get("readOnly") is not True
     ]
     names = {v.get("name") for v in volumes}
-    containers = [
-        *_maps(pod.get("initContainers")), *_maps(pod.get("containers")), *_maps(pod.get("ephemeralContainers"))
-    ]
-    for container in containers:
-        for mount in _maps(container.get("volumeMounts")):
+    for container in containers(dict(pod)):
+        for mount in maps(container.get("volumeMounts")):
             if mount.get("name") in names and mount.get("readOnly") is not True:
                 problems.append(f"container {container.get('name')!r} mounts {mount['name']!r} without readOnly: true")
     problems += [f"restricted profile: {v}" for v in pod_security.violations(dict(pod))]
