@@ -159,6 +159,14 @@ class ProgramRun:
             if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh")
         ]
 
+    def next_to_driver(self) -> list[dict[str, Any]]:
+        """The Kubernetes objects the program itself makes next to the driver: in kube-system,
+        and cluster roles (a store's provider that is not a chart)."""
+        return [
+            o for o in self.kubernetes_objects()
+            if o["metadata"].get("namespace") == "kube-system" or o["kind"] in ("ClusterRole", "ClusterRoleBinding")
+        ]
+
     def depends_on_transitively(self, dependent: Registered, dependency: Registered) -> bool:
         """Whether `dependent` is created after `dependency`, directly or through others."""
         seen, todo = set(), list(dependent.dependencies)

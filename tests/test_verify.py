@@ -38,6 +38,12 @@ NAMES = ["--namespace", "default", "--authorized", "hello-server-authorized",
          "--unauthorized", "hello-server-unauthorized"]
 FAST = ["--interval", "0.05"]
 SECRET = b'{"username": "demo", "password": "s3cr3t"}'
+# A mount that fails for a reason other than the store's refusal: the provider is not there.
+MISSING_PROVIDER = (
+    'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
+    'failed to mount secrets store objects for pod default/x, err: error connecting to provider "aws": '
+    'provider not found: provider "aws"'
+)
 
 
 def _verify(cluster: Cluster, tmp_path: Path, *extra: str, identity: str = "irsa", timeout: str = "5") -> int:
@@ -139,12 +145,7 @@ def test_an_unauthorized_pod_failing_for_another_reason_is_named(tmp_path, capsy
 
 def test_a_mount_failing_for_another_reason_is_named_after_the_wait(tmp_path, capsys):
     cluster = Cluster.healthy()
-    missing_provider = (
-        'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
-        "failed to mount secrets store objects for pod default/x, err: error connecting to provider "
-        '"aws": provider not found: provider "aws"'
-    )
-    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", missing_provider)]
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", MISSING_PROVIDER)]
     assert _verify(cluster, tmp_path, timeout="0.4") == 1
     captured = capsys.readouterr()
     assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in captured.out
@@ -396,12 +397,7 @@ def test_a_restarting_api_server_is_waited_out(tmp_path, capsys):
 
 def test_a_mount_failing_for_another_reason_fails_after_the_grace_period_not_the_timeout(tmp_path, capsys):
     cluster = Cluster.healthy()
-    missing_provider = (
-        'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
-        'failed to mount secrets store objects for pod default/x, err: error connecting to provider "aws": '
-        'provider not found: provider "aws"'
-    )
-    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", missing_provider)]
+    cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "FailedMount", MISSING_PROVIDER)]
     started = time.monotonic()
     assert _verify(cluster, tmp_path, "--grace", "0.3", timeout="60") == 1
     assert time.monotonic() - started < 10

@@ -130,20 +130,30 @@ def _stand_in_plugin(directory: Path) -> Path:
     return directory
 
 
-def test_verify_reaches_a_gke_api_server_over_tls_through_the_plugin(tmp_path, capsys, monkeypatch):
+def _verify_through_gke_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, timeout: str, trusted_root: bytes | None = None
+) -> tuple[int, str]:
+    """verify against a TLS API server on 127.0.0.1, through the kubeconfig the cluster
+    writes (its CA: the server's root unless `trusted_root` says otherwise) and the stand-in
+    plugin; returns verify's exit code and the server's URL."""
     chain = make_chain(tmp_path)
     (tmp_path / "chain.pem").write_bytes(chain.leaf.pem + chain.intermediate.pem)
     (tmp_path / "key.pem").write_bytes(chain.leaf.key_pem)
     monkeypatch.setenv("PATH", f"{_stand_in_plugin(tmp_path)}{os.pathsep}{os.environ['PATH']}")
     with serve(Cluster.healthy(denial=GCP_DENIAL), tls=(tmp_path / "chain.pem", tmp_path / "key.pem")) as url:
-        ca = base64.b64encode(chain.root.pem).decode()
+        ca = base64.b64encode(trusted_root or chain.root.pem).decode()
         path = tmp_path / "kubeconfig.yaml"
         path.write_text(kubeconfig("gke_test", url.removeprefix("https://"), ca))
         code = verify.main([
             "--kubeconfig", str(path), "--namespace", "default", "--authorized", "hello-server-authorized",
             "--unauthorized", "hello-server-unauthorized", "--identity", "workloadIdentity",
-            "--timeout", "5", "--interval", "0.05",
+            "--timeout", timeout, "--interval", "0.05",
         ])
+    return code, url
+
+
+def test_verify_reaches_a_gke_api_server_over_tls_through_the_plugin(tmp_path, capsys, monkeypatch):
+    code, url = _verify_through_gke_kubeconfig(tmp_path, monkeypatch, timeout="5")
     assert code == 0, capsys.readouterr().out
     assert "was denied (workloadIdentity)" in capsys.readouterr().out
     info = json.loads((tmp_path / "exec-info.json").read_text())
@@ -151,20 +161,9 @@ def test_verify_reaches_a_gke_api_server_over_tls_through_the_plugin(tmp_path, c
 
 
 def test_a_kubeconfig_with_another_ca_is_refused(tmp_path, capsys, monkeypatch):
-    chain = make_chain(tmp_path)
     (tmp_path / "other").mkdir()
     other = make_chain(tmp_path / "other")
-    (tmp_path / "chain.pem").write_bytes(chain.leaf.pem + chain.intermediate.pem)
-    (tmp_path / "key.pem").write_bytes(chain.leaf.key_pem)
-    monkeypatch.setenv("PATH", f"{_stand_in_plugin(tmp_path)}{os.pathsep}{os.environ['PATH']}")
-    with serve(Cluster.healthy(denial=GCP_DENIAL), tls=(tmp_path / "chain.pem", tmp_path / "key.pem")) as url:
-        path = tmp_path / "kubeconfig.yaml"
-        path.write_text(kubeconfig("gke_test", url.removeprefix("https://"), base64.b64encode(other.root.pem).decode()))
-        code = verify.main([
-            "--kubeconfig", str(path), "--namespace", "default", "--authorized", "hello-server-authorized",
-            "--unauthorized", "hello-server-unauthorized", "--identity", "workloadIdentity",
-            "--timeout", "1", "--interval", "0.05",
-        ])
+    code, _ = _verify_through_gke_kubeconfig(tmp_path, monkeypatch, timeout="1", trusted_root=other.root.pem)
     assert code != 0
     assert capsys.readouterr().err == (
         "error: reading deployment hello-server-authorized failed: the TLS handshake with the API server failed\n"

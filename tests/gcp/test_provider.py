@@ -33,14 +33,6 @@ def upstream() -> list[dict[str, Any]]:
     return [document for document in yaml.safe_load_all(text) if document]
 
 
-def provider_objects(run: ProgramRun) -> list[dict[str, Any]]:
-    """The objects the program makes next to the driver: in kube-system, and cluster roles."""
-    return [
-        o for o in run.kubernetes_objects()
-        if o["metadata"].get("namespace") == "kube-system" or o["kind"] in ("ClusterRole", "ClusterRoleBinding")
-    ]
-
-
 def _init_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return obj.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers", [])
 
@@ -68,7 +60,7 @@ def _diff(mine: Any, theirs: Any, where: str) -> list[str]:
 
 
 def test_the_provider_is_the_upstream_manifest_apart_from_the_init_image(gcp_dev: ProgramRun):
-    objects = provider_objects(gcp_dev)
+    objects = gcp_dev.next_to_driver()
     assert {o["kind"] for o in objects} == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"}
     assert differences(objects, upstream()) == []
 
@@ -84,7 +76,7 @@ def test_the_provider_is_the_upstream_manifest_apart_from_the_init_image(gcp_dev
     ],
 )
 def test_a_field_that_differs_from_the_manifest_fails_the_comparison(gcp_dev: ProgramRun, change, expected: str):
-    objects = sorted(provider_objects(gcp_dev), key=lambda o: ["ServiceAccount", "ClusterRoleBinding", "ClusterRole",
+    objects = sorted(gcp_dev.next_to_driver(), key=lambda o: ["ServiceAccount", "ClusterRoleBinding", "ClusterRole",
                                                              "DaemonSet"].index(o["kind"]))
     change(objects)
     found = differences(objects, upstream())
@@ -100,7 +92,7 @@ def test_a_changed_manifest_fails_its_digest(tmp_path, monkeypatch):
 
 
 def test_every_image_is_pinned(gcp_dev: ProgramRun):
-    (daemonset,) = [o for o in provider_objects(gcp_dev) if o["kind"] == "DaemonSet"]
+    (daemonset,) = [o for o in gcp_dev.next_to_driver() if o["kind"] == "DaemonSet"]
     pod = daemonset["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == provider.IMAGE
@@ -112,7 +104,7 @@ def test_every_image_is_pinned(gcp_dev: ProgramRun):
 
 @pytest.mark.parametrize("version", ["1.30", "1.35", "1.37"])
 def test_every_provider_object_passes_the_strict_schema(gcp_dev: ProgramRun, version: str):
-    for obj in provider_objects(gcp_dev):
+    for obj in gcp_dev.next_to_driver():
         validate_strict(obj, version)
 
 

@@ -78,10 +78,7 @@ def rendered(request: pytest.FixtureRequest) -> Rendered:
     chart = registry.STORES[combination[1]].chart
     if chart is None:
         provider = None
-        objects = [
-            o for o in run.kubernetes_objects()
-            if o["metadata"].get("namespace") == "kube-system" or o["kind"] in ("ClusterRole", "ClusterRoleBinding")
-        ]
+        objects = run.next_to_driver()
         assert set(releases) == {DRIVER}
     else:
         (provider,) = [r.name for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
