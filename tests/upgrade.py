@@ -1,9 +1,13 @@
 """What a deployed stack holds, so that an upgrade of the program can be checked against it.
 
-`tests/fixtures/upgrade/*.json` were recorded with the program as it was before the stacks
-became cluster x store x identity (commit d047aab), by running this module:
+`tests/fixtures/upgrade/*.json` were recorded by running this module:
 
-    venv/bin/python -m tests.upgrade
+    venv/bin/python -m tests.upgrade [scenario ...]
+
+`aws-dev*` and `azure-dev*` with the program as it was before the stacks became cluster x
+store x identity (commit d047aab); one file per registered combination, plain and with the
+lifecycle settings, and the failover region, with the program as it was before a stack
+could hold several workloads (commit 5463b8a).
 
 Each file lists, per resource, the URN and the inputs that program sent under the test
 mocks. `tests/test_upgrade.py` runs today's program with the same config and checks that
@@ -18,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.harness import ProgramRun, loopback_issuer, run_program
+from tests.harness import ProgramRun, loopback_issuer, run_combination, run_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upgrade"
 P = "secretstore-csi"
@@ -37,11 +41,29 @@ LIFECYCLE = {
     },
     "secrets": {f"{P}:dbCredentials": json.dumps({"username": "app", "password": "from-config-pw"})},
 }
-SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
-    "aws-dev": ("aws-dev", {}),
-    "azure-dev": ("azure-dev", {}),
-    "aws-dev-lifecycle": ("aws-dev", LIFECYCLE),
-    "azure-dev-lifecycle": ("azure-dev", LIFECYCLE),
+# Every combination the registry had then, as `pulumi up` deployed it.
+COMBINATIONS = [
+    ("aws", "secretsManager", "irsa"),
+    ("aws", "secretsManager", "podIdentity"),
+    ("azure", "keyVault", "application"),
+    ("azure", "keyVault", "managedIdentity"),
+    ("gcp", "secretManager", "workloadIdentity"),
+    ("aws", "vault", "kubernetesAuth"),
+    ("azure", "vault", "kubernetesAuth"),
+    ("gcp", "vault", "kubernetesAuth"),
+    ("kubernetes", "vault", "kubernetesAuth"),
+]
+FAILOVER = {"set_": {f"{P}:failoverRegion": "eu-west-1"}}
+# name: (stack file, combination or None for the stack file's own, config changes)
+SCENARIOS: dict[str, tuple[str, tuple[str, str, str] | None, dict[str, Any]]] = {
+    "aws-dev": ("aws-dev", None, {}),
+    "azure-dev": ("azure-dev", None, {}),
+    "aws-dev-lifecycle": ("aws-dev", None, LIFECYCLE),
+    "azure-dev-lifecycle": ("azure-dev", None, LIFECYCLE),
+    **{"-".join(c): ("", c, {}) for c in COMBINATIONS},
+    **{"-".join(c) + "-lifecycle": ("", c, LIFECYCLE) for c in COMBINATIONS},
+    "aws-secretsManager-irsa-failover": ("", COMBINATIONS[0], FAILOVER),
+    "aws-secretsManager-podIdentity-failover": ("", COMBINATIONS[1], FAILOVER),
 }
 # The loopback issuer's address and certificate change with every test session.
 ISSUER = "<issuer>"
@@ -87,14 +109,17 @@ def upgrade_problems(
 
 
 def scenario_run(name: str) -> ProgramRun:
-    stack, changes = SCENARIOS[name]
+    stack, combination, changes = SCENARIOS[name]
+    changes = {key: dict(value) for key, value in changes.items()}
+    if combination is not None:
+        return run_combination(*combination, **changes)
     return run_program(stack, **changes)
 
 
-def record() -> None:
+def record(names: list[str]) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     with loopback_issuer() as issuer:
-        for name in SCENARIOS:
+        for name in names:
             resources = snapshot(scenario_run(name), issuer.url, issuer.chain.intermediate.sha1)
             path = FIXTURES / f"{name}.json"
             path.write_text(json.dumps(resources, indent=1, sort_keys=True) + "\n")
@@ -102,4 +127,6 @@ def record() -> None:
 
 
 if __name__ == "__main__":
-    record()
+    import sys
+
+    record(sys.argv[1:] or list(SCENARIOS))
