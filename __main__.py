@@ -6,9 +6,9 @@ says what builds each. The Kubernetes layer on top is the same for all of them.
 
 import pulumi
 
-from infra import config, registry
-from infra.kubernetes.csi_driver import CsiDriver
-from infra.kubernetes.demo import SecretStoreDemo
+from secretstore_csi import config, registry
+from secretstore_csi.kubernetes.csi_driver import CsiDriver
+from secretstore_csi.kubernetes.demo import SecretStoreDemo
 
 stack = config.load()
 cluster = registry.CLUSTERS[stack.cloud].build.load()(stack)

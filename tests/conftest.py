@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra import registry
+from secretstore_csi import registry
 from tests.harness import OidcIssuer, ProgramRun, loopback_issuer, run_combination, run_program
 
 

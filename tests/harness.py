@@ -186,7 +186,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 def provider_install(run: ProgramRun) -> Registered:
     """What installs the store's CSI provider: the release of its chart, or, for a store
     whose provider is not a chart, the provider's DaemonSet that the store makes."""
-    from infra import registry
+    from secretstore_csi import registry
 
     chart = registry.STORES[run.exports["store"].value].chart
     if chart is not None:
@@ -458,7 +458,7 @@ def stack_for(cloud: str) -> str:
 def foreign_keys(cloud: str, store: str, identity: str) -> list[str]:
     """The keys of a stack file that belong to another store or identity mode than these, which
     a user drops (`pulumi config rm`) when switching."""
-    from infra import registry
+    from secretstore_csi import registry
 
     entries = [
         *(e for e in registry.STORES.values() if e.name != store),
@@ -490,7 +490,7 @@ def run_program(stack: str, **changes: Any) -> ProgramRun:
 
 def config_problems(stack: str, **changes: Any) -> list[str]:
     """The problems a bad config stops the program with; asserts nothing was registered."""
-    from infra.config import ConfigError
+    from secretstore_csi.config import ConfigError
 
     run = attempt_program(stack, **changes)
     assert isinstance(run.error, ConfigError), run.error

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite, from a fresh clone: creates ./venv (the same virtualenv that
 # `pulumi up` uses), installs the pinned requirements with uv, then runs ruff, mypy (strict
-# on infra/ and policy/) and pytest. Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
+# on secretstore_csi/ and policy/) and pytest. Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
 set -eu
 cd "$(dirname "$0")/.."
 

@@ -12,7 +12,7 @@ import json
 import kubernetes_validate
 import pytest
 
-from infra import settings
+from secretstore_csi import settings
 from tests.harness import config_problems, run_program, stack_config
 
 P = "secretstore-csi"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import kubeconfig, verify
+from secretstore_csi import kubeconfig, verify
 from tests.harness import ROOT, stack_files
 
 STACK = os.environ.get("SECRETSTORE_LIVE_STACK", "")

@@ -23,7 +23,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from infra import registry
+from secretstore_csi import registry
 from tests.harness import ROOT, ProgramRun, Registered, reveal, run_combination
 from tests.policy_pack import PACK, analyze, policies
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import registry
+from secretstore_csi import registry
 from tests.harness import ROOT, ProgramRun, config_problems, run_program
 
 P = "secretstore-csi"
@@ -91,14 +91,14 @@ def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
 # Which modules may import what. The SDK-free modules are the registry, the settings and the
 # domain types; the shared Kubernetes layer adds pulumi and pulumi_kubernetes, nothing else.
 SDK_FREE = [
-    "infra/__init__.py", "infra/model.py", "infra/demo_app.py", "infra/charts.py", "infra/settings.py",
-    "infra/registry.py", "infra/aws/__init__.py", "infra/aws/settings.py", "infra/aws/iam.py",
-    "infra/azure/__init__.py", "infra/azure/settings.py", "infra/gcp/__init__.py", "infra/gcp/settings.py",
-    "infra/existing/__init__.py",
-    "infra/existing/settings.py", "infra/vault/__init__.py", "infra/vault/settings.py", "infra/vault/configure.py",
+    "secretstore_csi/__init__.py", "secretstore_csi/model.py", "secretstore_csi/demo_app.py", "secretstore_csi/charts.py", "secretstore_csi/settings.py",
+    "secretstore_csi/registry.py", "secretstore_csi/aws/__init__.py", "secretstore_csi/aws/settings.py", "secretstore_csi/aws/iam.py",
+    "secretstore_csi/azure/__init__.py", "secretstore_csi/azure/settings.py", "secretstore_csi/gcp/__init__.py", "secretstore_csi/gcp/settings.py",
+    "secretstore_csi/existing/__init__.py",
+    "secretstore_csi/existing/settings.py", "secretstore_csi/vault/__init__.py", "secretstore_csi/vault/settings.py", "secretstore_csi/vault/configure.py",
 ]
-SHARED_LAYER = ["infra/seam.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "infra/kubernetes").glob("*.py"))]
-CONFIG = ["infra/config.py"]
+SHARED_LAYER = ["secretstore_csi/seam.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "secretstore_csi/kubernetes").glob("*.py"))]
+CONFIG = ["secretstore_csi/config.py"]
 
 
 def _module_name(path: str) -> str:
@@ -135,7 +135,7 @@ def imports_outside(
             top = name.split(".")[0]
             if top in sys.stdlib_module_names or top == "__future__" or top in allowed_packages:
                 continue
-            if top == "infra":
+            if top == "secretstore_csi":
                 parent = name.rsplit(".", 1)[0]
                 if name in allowed_modules or (name not in PROJECT_MODULES and parent in allowed_modules):
                     continue  # an allowed module, or a name imported from one
@@ -143,7 +143,7 @@ def imports_outside(
     return found
 
 
-PROJECT_MODULES = {_module_name(str(p.relative_to(ROOT))) for p in (ROOT / "infra").rglob("*.py")}
+PROJECT_MODULES = {_module_name(str(p.relative_to(ROOT))) for p in (ROOT / "secretstore_csi").rglob("*.py")}
 # (modules, third-party packages they may import, project modules they may import, whether
 # only what importing them runs counts). Checking aws:region reads pulumi-aws's list of
 # regions, but only on an AWS stack, when it is checked: importing the settings does not.
@@ -161,12 +161,12 @@ def test_a_shared_module_imports_only_what_it_may(module: str, packages: set[str
 
 
 def test_the_import_check_would_catch_a_cloud_sdk_in_the_shared_layer():
-    source = (ROOT / "infra/kubernetes/demo.py").read_text()
+    source = (ROOT / "secretstore_csi/kubernetes/demo.py").read_text()
     shared = {_module_name(m) for m in SDK_FREE + SHARED_LAYER}
     assert imports_outside("import pulumi_gcp\n" + source, {"pulumi", "pulumi_kubernetes"}, shared) == ["pulumi_gcp"]
     assert imports_outside(
-        "from infra.aws.cluster import EksCluster\n" + source, {"pulumi", "pulumi_kubernetes"}, shared
-    ) == ["infra.aws.cluster", "infra.aws.cluster.EksCluster"]
+        "from secretstore_csi.aws.cluster import EksCluster\n" + source, {"pulumi", "pulumi_kubernetes"}, shared
+    ) == ["secretstore_csi.aws.cluster", "secretstore_csi.aws.cluster.EksCluster"]
 
 
 def _string_constants(path: Path) -> set[str]:
@@ -175,7 +175,7 @@ def _string_constants(path: Path) -> set[str]:
 
 def test_only_the_registry_and_the_cloud_packages_name_clouds_stores_and_identities():
     names = {*registry.CLUSTERS, *registry.STORES, *registry.IDENTITIES}
-    outside = [ROOT / "__main__.py", *(ROOT / "infra").glob("*.py"), *(ROOT / "infra/kubernetes").glob("*.py")]
+    outside = [ROOT / "__main__.py", *(ROOT / "secretstore_csi").glob("*.py"), *(ROOT / "secretstore_csi/kubernetes").glob("*.py")]
     # charts.py names charts, and the Vault store's chart is called `vault` too.
     outside = [path for path in outside if path.name not in ("registry.py", "charts.py")]
     assert len(outside) >= 8

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from infra import registry
-from infra.settings import go_duration_ns
+from secretstore_csi import registry
+from secretstore_csi.settings import go_duration_ns
 from tests.authorities import release_value_problems, validate_kubernetes_objects
 from tests.harness import ProgramRun, config_problems, run_combination, run_program, unsecret
 

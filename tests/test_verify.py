@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import verify
+from secretstore_csi import verify
 from tests.fake_kube_api import (
     AWS_DENIAL,
     AZURE_DENIAL,
@@ -322,7 +322,7 @@ def test_the_module_runs_as_a_command(tmp_path):
     with serve(Cluster.healthy()) as url:
         path = write_kubeconfig(tmp_path, url)
         result = subprocess.run(
-            [sys.executable, "-m", "infra.verify", "--kubeconfig", str(path), *NAMES,
+            [sys.executable, "-m", "secretstore_csi.verify", "--kubeconfig", str(path), *NAMES,
              "--identity", "irsa", "--timeout", "5", *FAST],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )
@@ -565,7 +565,7 @@ def test_a_context_the_kubeconfig_lacks_is_one_line(tmp_path, capsys, monkeypatc
 
 
 def test_kubectls_kubeconfig_files_are_merged_as_kubectl_merges_them(tmp_path, monkeypatch):
-    from infra import kubeconfig as kubeconfig_module
+    from secretstore_csi import kubeconfig as kubeconfig_module
 
     first = tmp_path / "a"
     first.write_text(kubeconfig("http://127.0.0.1:1"))

@@ -9,7 +9,7 @@ import parliament
 import pytest
 import yaml
 
-from infra import registry
+from secretstore_csi import registry
 from tests.authorities import validate_kubernetes_objects
 from tests.harness import ACCOUNT, ProgramRun, config_problems, run_program
 

@@ -12,7 +12,7 @@ import parliament
 import pytest
 import yaml
 
-from infra.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
+from secretstore_csi.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
 from tests import harness
 from tests.harness import ACCOUNT, POD_IDENTITY_AGENT_VERSION, ProgramRun, run_program
 

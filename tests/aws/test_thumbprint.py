@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from infra.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
+from secretstore_csi.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
 from tests.tls_server import closed_port, issuer, make_chain, new_root, silent_server, tls_server
 
 

@@ -67,7 +67,7 @@ def test_the_stack_exports_what_the_readme_checks_need(azure_dev: ProgramRun):
     )
 
 def test_the_azure_kubeconfig_is_base64_decoded():
-    from infra.azure.cluster import decode_kubeconfig
+    from secretstore_csi.azure.cluster import decode_kubeconfig
 
     class Credentials:
         kubeconfigs = [type("Credential", (), {"value": base64.b64encode(b"kind: Config\n").decode()})]

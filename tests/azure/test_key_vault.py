@@ -57,7 +57,7 @@ def test_a_generated_vault_name_is_unique_and_fits_key_vault_rules(azure_dev: Pr
     assert len(name) <= 24 and KEY_VAULT_NAME.fullmatch(name)
 
 def test_the_longest_generated_vault_name_still_fits():
-    from infra.azure import key_vault
+    from secretstore_csi.azure import key_vault
 
     longest = key_vault.VAULT_NAME_PREFIX + "z" * key_vault.VAULT_SUFFIX_LENGTH
     assert len(longest) <= 24 and KEY_VAULT_NAME.fullmatch(longest)

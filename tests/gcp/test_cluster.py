@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import verify
-from infra.gcp.cluster import kubeconfig
+from secretstore_csi import verify
+from secretstore_csi.gcp.cluster import kubeconfig
 from tests.fake_kube_api import GCP_DENIAL, TOKEN, Cluster, serve
 from tests.harness import GCP_PROJECT, GKE_CA, GKE_ENDPOINT, ProgramRun, run_program, unsecret
 from tests.tls_server import make_chain

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.gcp import provider
+from secretstore_csi.gcp import provider
 from tests.authorities import validate_strict
 from tests.harness import ProgramRun, run_program
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.gcp.secret_manager import provider_secrets
-from infra.model import StoreSecret
+from secretstore_csi.gcp.secret_manager import provider_secrets
+from secretstore_csi.model import StoreSecret
 from tests.authorities import validate_kubernetes_objects
 from tests.harness import GCP_PROJECT, GCP_PROJECT_NUMBER, ProgramRun, config_problems, reveal, run_program, unsecret
 

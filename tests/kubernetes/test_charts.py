@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import charts, registry, settings
+from secretstore_csi import charts, registry, settings
 from tests.authorities import CHARTS, RELEASE, chart_defaults, plain, render, validate_strict, value_problems
 from tests.harness import ProgramRun, run_combination
 

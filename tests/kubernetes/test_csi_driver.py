@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra import registry
+from secretstore_csi import registry
 from tests.authorities import chart_defaults, plain, value_problems
 from tests.harness import ProgramRun, provider_install
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.model import StoreSecret, Workload
-from infra.vault import configure
+from secretstore_csi.model import StoreSecret, Workload
+from secretstore_csi.vault import configure
 
 # What the stand-in does: `auth enable` fails when the path is in use, as Vault's does;
 # `kv put - ` and `policy write - ` keep what they read; every call is logged.

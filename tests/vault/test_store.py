@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from infra import charts
+from secretstore_csi import charts
 from tests.authorities import CHARTS, render, validate_kubernetes_objects
 from tests.harness import ProgramRun, config_problems, reveal, run_program, unsecret
 from tests.policy_pack import pod_security

@@ -1,0 +1,181 @@
+"""Secrets Manager: the workload's secrets, and read access to exactly them for one IAM role.
+
+The read access is a managed policy listing the secrets' ARNs, attached to the role the
+identity mode made. When the ARNs do not fit one policy they are split across several.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi_aws import iam as aws_iam
+from pulumi_aws import secretsmanager
+
+from secretstore_csi import PREFIX, registry
+from secretstore_csi.aws import iam
+from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns
+from secretstore_csi.model import StoreSecret, Workload
+from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, StoreBinding
+from secretstore_csi.secret_values import secret_value
+from secretstore_csi.settings import StackConfig
+
+_JMESPATH_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SecretReaderRole:
+    """The principal an AWS identity mode hands the store: an IAM role its pods assume."""
+
+    role: aws_iam.Role
+
+
+def jmes_path(key: str) -> str:
+    """A JMESPath expression selecting one top-level key; keys such as `my-key` need quotes."""
+    return key if _JMESPATH_IDENTIFIER.fullmatch(key) else json.dumps(key)
+
+
+def replica_arn(arn: str, region: str, failover_region: str) -> str:
+    """The ARN of a secret's replica: the primary's, in the other region."""
+    return arn.replace(f":secretsmanager:{region}:", f":secretsmanager:{failover_region}:", 1)
+
+
+def secret_objects(secrets: Sequence[tuple[StoreSecret, str]], replicas: Sequence[str] | None = None) -> str:
+    """The SecretProviderClass `objects` parameter: each secret by full ARN, mounted as its
+    name, and each key of a JSON document also as a file of its own. With `replicas`, each
+    names its replica's ARN as the object to read in the failover region."""
+    objects = []
+    for index, (secret, arn) in enumerate(secrets):
+        entry: dict[str, Any] = {"objectName": arn, "objectType": "secretsmanager", "objectAlias": secret.name}
+        if replicas is not None:
+            entry["failoverObject"] = {"objectName": replicas[index]}
+        if secret.keys:
+            entry["jmesPath"] = [{"path": jmes_path(key), "objectAlias": secret.key_file(key)} for key in secret.keys]
+        objects.append(entry)
+    return yaml.safe_dump(objects, sort_keys=False)
+
+
+def _checked_policy(arns: Sequence[str]) -> str:
+    document = iam.read_secrets_policy(arns)
+    if iam.policy_characters(document) > iam.POLICY_MAX_CHARACTERS:
+        # Only with ARNs longer than the config check assumed, such as custom autonaming.
+        raise pulumi.RunError(
+            f"The read policy for {len(arns)} secrets has {iam.policy_characters(document)} characters, "
+            f"more than the {iam.POLICY_MAX_CHARACTERS} IAM allows"
+        )
+    return document
+
+
+class SecretsManagerStore(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        stack: StackConfig,
+        workload: Workload,
+        reader: SecretReaderRole,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("secretstore-csi:aws:SecretsManagerStore", name, None, opts)
+        settings = stack.of(SecretsManagerSettings)
+        region = stack.of(AwsClusterSettings).region
+        failover = settings.failover_region
+        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+
+        self.secrets = []
+        for index, spec in enumerate(workload.secrets):
+            secret = secretsmanager.Secret(
+                spec.resource_name,
+                name=settings.secret_name if stack.demo_secret and index == 0 else None,
+                description=f"secretstore-csi secret '{spec.name}', read through the Secrets Store CSI driver",
+                recovery_window_in_days=settings.secret_recovery_window_in_days,
+                # Secrets Manager keeps the replica in step with every version of the primary.
+                replicas=[secretsmanager.SecretReplicaArgs(region=failover)] if failover else None,
+                opts=child,
+            )
+            secretsmanager.SecretVersion(
+                f"{spec.resource_name}-value",
+                secret_id=secret.id,
+                secret_string=secret_value(spec, parent=self),
+                opts=child,
+            )
+            self.secrets.append(secret)
+        self.arns = pulumi.Output.all(*[secret.arn for secret in self.secrets])
+        # Each region's client reads with the pod's credentials: the role needs both ARNs.
+        self.replica_arns: pulumi.Output[list[str]] | None = (
+            self.arns.apply(lambda arns: [replica_arn(arn, region, failover) for arn in arns]) if failover else None
+        )
+        readable = [
+            pulumi.Output.all(secret.arn, *([self.replica_arns[i]] if self.replica_arns is not None else []))
+            for i, secret in enumerate(self.secrets)
+        ]
+
+        # Worst-case ARN lengths fix the split now, so each policy is a resource of its own.
+        self.attachments = []
+        for number, group in enumerate(iam.read_policy_groups(longest_arns(stack, settings, region)), start=1):
+            policy_name = f"{name}-read-secret" + (f"-{number}" if number > 1 else "")
+            policy = aws_iam.Policy(
+                policy_name,
+                description="Read the secrets of this secretstore-csi stack, and nothing else",
+                policy=pulumi.Output.all(*[readable[i] for i in group]).apply(
+                    lambda arns: _checked_policy([arn for pair in arns for arn in pair])
+                ),
+                opts=child,
+            )
+            self.attachments.append(
+                aws_iam.RolePolicyAttachment(policy_name, role=reader.role.name, policy_arn=policy.arn, opts=child)
+            )
+        self.register_outputs({"secret_arns": self.arns})
+
+
+def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
+    if not isinstance(identity.reader, SecretReaderRole):
+        raise TypeError("Secrets Manager grants read access to an IAM role")
+    store = SecretsManagerStore(PREFIX, stack, workload, identity.reader)
+    region = stack.of(AwsClusterSettings).region
+    failover = stack.of(SecretsManagerSettings).failover_region
+    entry = registry.STORES["secretsManager"]
+    parameters: dict[str, pulumi.Input[str]] = {"region": region}
+    if store.replica_arns is not None and failover:
+        parameters["failoverRegion"] = failover
+        parameters["objects"] = pulumi.Output.all(store.arns, store.replica_arns).apply(
+            lambda pair: secret_objects(list(zip(workload.secrets, pair[0], strict=True)), pair[1])
+        )
+    else:
+        parameters["objects"] = store.arns.apply(
+            lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))
+        )
+    return StoreBinding(
+        provider=entry.provider,
+        chart=entry.chart,
+        chart_values={
+            # With the region set the chart leaves out the RBAC it would need to look the
+            # region up from node labels.
+            "awsRegion": region,
+            # The chart bundles the driver as a subchart: a second copy collides on the
+            # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
+            "secrets-store-csi-driver": {"install": False},
+        },
+        token_audiences=entry.token_audiences,
+        parameters=parameters,
+        mounted_files=[file for spec in workload.secrets for file in spec.files],
+        ready=store.attachments,
+        outputs={
+            "secretArn": store.secrets[0].arn,
+            "secretArns": {spec.name: secret.arn for spec, secret in zip(workload.secrets, store.secrets, strict=True)},
+            **(
+                {
+                    "failoverRegion": failover,
+                    "secretReplicaArns": store.replica_arns.apply(
+                        lambda arns: {spec.name: arn for spec, arn in zip(workload.secrets, arns, strict=True)}
+                    ),
+                }
+                if store.replica_arns is not None
+                else {}
+            ),
+        },
+    )

@@ -1,0 +1,89 @@
+"""The AKS cluster: a resource group, an OIDC issuer, Azure CNI with Calico, one node pool."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import containerservice, resources
+
+from secretstore_csi import PREFIX
+from secretstore_csi.azure.settings import AzureClusterSettings
+from secretstore_csi.seam import MOVED_FROM_STACK, connect
+from secretstore_csi.settings import StackConfig
+
+
+def dns_prefix(stack: str) -> str:
+    """A DNS prefix for the cluster's API server: 1-54 letters, digits and hyphens."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{PREFIX}-{stack}".lower()).strip("-")
+    return cleaned[:54].rstrip("-")
+
+
+def decode_kubeconfig(credentials: Any) -> str:
+    return base64.b64decode(credentials.kubeconfigs[0].value).decode()
+
+
+class AksCluster(pulumi.ComponentResource):
+    """A resource group holding an AKS cluster with an OIDC issuer, and its Kubernetes provider."""
+
+    outputs: Mapping[str, pulumi.Input[Any]]
+
+    def __init__(self, name: str, settings: AzureClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secretstore-csi:azure:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        self.resource_group = resources.ResourceGroup(f"{name}-rg", opts=child)
+        self.aks = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_group_name=self.resource_group.name,
+            dns_prefix=dns_prefix(pulumi.get_stack()),
+            kubernetes_version=settings.kubernetes_version,
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True)
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_policy=containerservice.NetworkPolicy.CALICO,
+            ),
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name="system",
+                    mode=containerservice.AgentPoolMode.SYSTEM,
+                    type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                    os_type=containerservice.OSType.LINUX,
+                    vm_size=settings.node_vm_size,
+                    count=settings.node_desired_count,
+                    enable_auto_scaling=True,
+                    min_count=settings.node_min_count,
+                    max_count=settings.node_max_count,
+                )
+            ],
+            # The autoscaler owns the node count after creation; do not fight it on `pulumi up`.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[0].count"])
+            ),
+        )
+        self.issuer_url: pulumi.Output[str] = self.aks.oidc_issuer_profile.apply(
+            lambda profile: profile.issuer_url if profile else ""
+        )
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self.resource_group.name, resource_name=self.aks.name
+        )
+        self.kubernetes = connect(pulumi.Output.secret(credentials.apply(decode_kubeconfig)), parent=self)
+        self.outputs = {
+            "location": settings.location,
+            "resourceGroupName": self.resource_group.name,
+            "clusterName": self.aks.name,
+            "oidcIssuerUrl": self.issuer_url,
+        }
+        self.register_outputs({"clusterName": self.aks.name, "oidcIssuerUrl": self.issuer_url})
+
+
+def build(stack: StackConfig) -> AksCluster:
+    return AksCluster(PREFIX, stack.of(AzureClusterSettings))

@@ -1,0 +1,139 @@
+"""The config keys of the GKE cluster source, the Secret Manager store and Workload Identity
+Federation for GKE. Importing this module needs no SDK."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from secretstore_csi import PROJECT
+from secretstore_csi.settings import (
+    Accepted,
+    Boolean,
+    ManagedClusterSettings,
+    SettingsModel,
+    StackConfig,
+    line,
+    matching,
+    node_count,
+)
+
+# "It must be 6 to 30 lowercase letters, digits, or hyphens. It must start with a letter.
+# Trailing hyphens are prohibited." (Resource Manager API, Project.projectId)
+PROJECT_ID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
+
+# Google names a region `<geography>-<direction><number>` and a zone `<region>-<letter>`
+# ("Regions and zones", Compute Engine). The geographies and directions are those Google's
+# regions use. A well-formed name of a region that does not exist is GKE's to refuse.
+_GEOGRAPHIES = ("africa", "asia", "australia", "europe", "me", "northamerica", "southamerica", "us")
+_DIRECTIONS = ("central", "east", "north", "northeast", "northwest", "south", "southeast", "southwest", "west")
+REGION = rf"(?:{'|'.join(_GEOGRAPHIES)})-(?:{'|'.join(_DIRECTIONS)})[1-9][0-9]?"
+ZONE = rf"{REGION}-[a-z]"
+
+# GKE quotas and limits: at most 1,000 nodes per node pool zone.
+GkeNodeCount = Annotated[int, node_count(1000, "GKE allows at most 1000 nodes in a node pool per zone")]
+
+# "A secret ID is a string with a maximum length of 255 characters and can contain uppercase
+# and lowercase letters, numerals, and the hyphen (-) and underscore (_) characters."
+# (Secret Manager API, projects.secrets.create)
+SECRET_ID_MAX = 255
+SECRET_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{SECRET_ID_MAX}}}")
+
+WHERE = (
+    "set `pulumi config set gcp:zone <zone>` for a zonal cluster (the fastest to create), or "
+    "`gcp:region <region>` for a regional one"
+)
+
+
+def workload_pool(project: str) -> str:
+    """The cluster's workload identity pool, and the audience its service-account tokens need."""
+    return f"{project}.svc.id.goog"
+
+
+class GcpClusterSettings(ManagedClusterSettings):
+    project: Annotated[
+        str,
+        Accepted(
+            matching(PROJECT_ID),
+            "expected a Google Cloud project ID: 6-30 lower-case letters, digits or hyphens, starting "
+            "with a letter and not ending with a hyphen; set it with `pulumi config set gcp:project <id>`",
+        ),
+    ] = Field(alias="gcp:project")
+    zone: Annotated[
+        str | None,
+        Accepted(matching(ZONE), "expected a Google Cloud zone such as us-central1-a (a region and a zone letter)"),
+    ] = Field(default=None, alias="gcp:zone")
+    region: Annotated[
+        str | None,
+        Accepted(matching(REGION), "expected a Google Cloud region such as us-central1 or europe-west1"),
+    ] = Field(default=None, alias="gcp:region")
+    node_machine_type: Annotated[
+        str,
+        Accepted(
+            matching(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+"), "expected a Compute Engine machine type such as e2-standard-2"
+        ),
+    ] = "e2-standard-2"
+    node_desired_count: GkeNodeCount = 2
+    node_min_count: GkeNodeCount = 1
+    node_max_count: GkeNodeCount = 3
+    deletion_protection: Boolean = True
+    """GKE refuses to delete a protected cluster: `pulumi destroy` needs it false first."""
+
+    @model_validator(mode="after")
+    def _a_zone_or_a_region(self) -> GcpClusterSettings:
+        if self.zone is None and self.region is None:
+            raise line(f"gcp:zone and gcp:region are not set: {WHERE}")
+        if self.zone is not None and self.region is not None and not self.zone.startswith(f"{self.region}-"):
+            raise line(
+                f"gcp:zone = {self.zone!r}, gcp:region = {self.region!r}: expected a zone of gcp:region, "
+                f"such as {self.region}-a, or only one of the two ({WHERE})"
+            )
+        return self
+
+    @property
+    def location(self) -> str:
+        """Where the cluster is: the zone when one is set (a zonal cluster), else the region."""
+        location = self.zone or self.region
+        assert location is not None
+        return location
+
+    @property
+    def workload_pool(self) -> str:
+        return workload_pool(self.project)
+
+
+def secret_id(prefix: str, name: str) -> str:
+    """A secret's ID in Secret Manager: the prefix and the secret's name."""
+    return f"{prefix}{name}"
+
+
+class SecretManagerSettings(SettingsModel):
+    secret_id_prefix: Annotated[
+        str | None,
+        Accepted(
+            matching(rf"[A-Za-z0-9_-]{{1,{SECRET_ID_MAX - 1}}}"),
+            f"expected 1-{SECRET_ID_MAX - 1} letters, digits, '-' or '_': each secret's ID is this prefix and the "
+            "secret's name, and Secret Manager takes letters, digits, '-' and '_'",
+        ),
+    ] = None
+    """None: `secretstore-` and a random suffix, so that stacks sharing a project do not clash."""
+
+    def problems(self, stack: StackConfig) -> list[str]:
+        if self.secret_id_prefix is None:
+            return []
+        for secret in stack.workload.secrets:
+            full_id = secret_id(self.secret_id_prefix, secret.name)
+            if not SECRET_ID.fullmatch(full_id):
+                return [
+                    f"{PROJECT}:secretIdPrefix = {self.secret_id_prefix!r}: the ID of secret {secret.name!r} "
+                    f"would be {len(full_id)} characters, more than the {SECRET_ID_MAX} Secret Manager "
+                    "takes; expected a shorter prefix"
+                ]
+        return []
+
+
+class WorkloadIdentitySettings(SettingsModel):
+    """Workload Identity Federation has no settings: each secret grants its accessor role to
+    exactly one principal, the workload's service account in its namespace."""
