@@ -15,23 +15,22 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from secretstore_csi import PROJECT, demo_app, registry
-from secretstore_csi.model import GENERATED_LENGTH, SINGLE_VALUE, StoreSecret, Workload, env_var_name, secret_document
-from secretstore_csi.settings import CommonSettings, ConfigSecret, M, SecretEntry, SettingsModel, StackConfig, shown
+from secretstore_csi import PROJECT, checks, registry
+from secretstore_csi.errors import ConfigError
+from secretstore_csi.model import StoreSecret, WorkloadSpec
+from secretstore_csi.settings import (
+    CommonSettings,
+    ConfigSecret,
+    M,
+    PlatformConfig,
+    SecretEntry,
+    SettingsModel,
+    StackConfig,
+    shown,
+)
 
 DEFAULT_SECRET = "secret"
 AXES = ("cloud", "store", "identity")
-
-
-class ConfigError(pulumi.RunError):
-    """Bad stack configuration. Pulumi prints a RunError's message without a traceback."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"The stack configuration has {len(problems)} problem(s); nothing was deployed:\n{lines}"
-        )
 
 
 def _configured_keys() -> set[str]:
@@ -136,7 +135,7 @@ def _owners() -> dict[str, list[str]]:
     owners: dict[str, list[str]] = {}
     for axis, entries in (("cloud", registry.CLUSTERS), ("store", registry.STORES), ("identity", registry.IDENTITIES)):
         for entry in entries.values():
-            for key in entry.settings.config_keys():
+            for key in entry.settings().config_keys():
                 owners.setdefault(key, []).append(f"{PROJECT}:{axis} is {entry.name}")
     return owners
 
@@ -164,13 +163,23 @@ def _unknown_keys(read: set[str], allowed: set[str], combination: tuple[str, str
     return problems
 
 
-def _value_sources() -> set[str]:
-    """The keys that `secrets[].valueFrom` names, even in a list with problems of its own."""
+def _json_list(key: str) -> list[Any]:
     try:
-        listed = json.loads(_read(f"{PROJECT}:secrets") or "[]")
+        listed = json.loads(_read(f"{PROJECT}:{key}") or "[]")
     except ValueError:
-        return set()
-    entries = listed if isinstance(listed, list) else []
+        return []
+    return listed if isinstance(listed, list) else []
+
+
+def _value_sources() -> set[str]:
+    """The keys that `secrets[].valueFrom` and `workloads[].secrets[].valueFrom` name, even in
+    a list with problems of its own."""
+    entries = _json_list("secrets") + [
+        secret
+        for workload in _json_list("workloads")
+        if isinstance(workload, dict) and isinstance(workload.get("secrets"), list)
+        for secret in workload["secrets"]
+    ]
     return {
         f"{PROJECT}:{entry['valueFrom']}"
         for entry in entries
@@ -183,7 +192,7 @@ def _demo_secret(common: CommonSettings) -> StoreSecret:
     given: dict[str, pulumi.Input[str]] = {"username": common.secret_username}
     if common.secret_password is not None:
         given["password"] = pulumi.Output.secret(common.secret_password.value)
-    return StoreSecret(name=DEFAULT_SECRET, keys=("username", "password"), given=given)
+    return StoreSecret(name=DEFAULT_SECRET, keys=("username", "password"), given=given, article=True)
 
 
 def _listed_secret(entry: SecretEntry) -> StoreSecret:
@@ -194,115 +203,69 @@ def _listed_secret(entry: SecretEntry) -> StoreSecret:
     )
 
 
-def _plain_values(common: CommonSettings) -> list[dict[str, str]]:
-    """Each secret's values as known now: given ones, and a stand-in of the generated length."""
-    if common.secrets is None:
-        values = {"username": common.secret_username}
-        if common.secret_password is not None:
-            values["password"] = common.secret_password.value
-        return [values]
-    return [dict(entry.values) for entry in common.secrets]
+Values = dict[tuple[str, str], dict[str, str]]
+"""The values config gives secrets, by (workload, secret): known only here, to size them."""
 
 
-def _secret_problems(common: CommonSettings, secrets: tuple[StoreSecret, ...], max_bytes: int, store: str) -> list[str]:
-    """Names that collide once derived, variables the API server or hello-server would take
-    badly, and values larger than the store accepts."""
-    problems: list[str] = []
-    files_of: dict[str, str] = {}
-    variables_of: dict[str, str] = {}
-    resource_names: dict[str, str] = {}
-    for index, (secret, given) in enumerate(zip(secrets, _plain_values(common), strict=True)):
-        if common.secrets is None:
-            where = label = owner = f"{PROJECT}:secretPassword"
-        else:
-            where = f"{PROJECT}:secrets[{index}]"
-            label = f"{where}.name = {secret.name!r}"
-            owner = f"{where} ({secret.name})"
-        problems += _name_problems(secret, label, common.sync_secret, files_of, variables_of, resource_names)
-        for file in secret.files:
-            files_of[file] = owner
-            if common.sync_secret:
-                variables_of[env_var_name(file)] = owner
-        for name in _resource_names(secret):
-            resource_names[name] = owner
-        size = _largest_value(secret, given)
-        if size > max_bytes:
-            problems.append(
-                f"{where}: its value can be {size} bytes, more than the {max_bytes} that {store} "
-                "accepts for one secret (the value is not shown)"
+def _workloads(name: str, common: CommonSettings) -> tuple[tuple[WorkloadSpec, ...], Values]:
+    """The stack's workloads, and the values config gives their secrets."""
+    if common.workloads is not None:
+        listed = tuple(
+            WorkloadSpec(
+                name=entry.name,
+                namespace=entry.namespace or entry.name,
+                service_account=entry.service_account or entry.name,
+                secrets=tuple(_listed_secret(secret) for secret in entry.secrets),
+                demo=entry.demo,
+                config_path=f"{PROJECT}:workloads[{index}].",
             )
-    return problems
+            for index, entry in enumerate(common.workloads)
+        )
+        return listed, {(e.name, secret.name): secret.values for e in common.workloads for secret in e.secrets}
+    if common.secrets is None:
+        secrets: tuple[StoreSecret, ...] = (_demo_secret(common),)
+        article = {"username": common.secret_username}
+        if common.secret_password is not None:
+            article["password"] = common.secret_password.value
+        values = {(name, DEFAULT_SECRET): article}
+    else:
+        secrets = tuple(_listed_secret(entry) for entry in common.secrets)
+        values = {(name, entry.name): entry.values for entry in common.secrets}
+    single = WorkloadSpec(
+        name=name,
+        namespace=common.namespace,
+        service_account=common.service_account,
+        secrets=secrets,
+        demo=True,
+        legacy_names=True,
+        config_path=f"{PROJECT}:",
+    )
+    return (single,), values
 
 
-def _resource_names(secret: StoreSecret) -> list[str]:
-    """The Pulumi names of the values generated for the secret. Names of the store's own
-    resources follow from the secret's name alone, which is unique; these add the key."""
-    return [secret.generated_value_name(key) for key in secret.generated_keys]
-
-
-def _name_problems(
-    secret: StoreSecret,
-    label: str,
-    sync: bool,
-    files_of: dict[str, str],
-    variables_of: dict[str, str],
-    resource_names: dict[str, str],
-) -> list[str]:
-    files = secret.files
-    variables = [env_var_name(file) for file in files] if sync else []
-    clash = next((f for f in files if f in files_of), None) or next((v for v in variables if v in variables_of), None)
-    if clash is not None:
-        other = files_of.get(clash) or variables_of[clash]
-        return [
-            f"{label}: expected a name whose files ({', '.join(files)}) and their environment "
-            f"variables no other secret uses; {clash} clashes with {other}"
-        ]
-    twice = next((v for i, v in enumerate(variables) if v in variables[:i]), None)
-    if twice is not None:
-        return [
-            f"{label}: expected keys whose environment variables differ in more than case and "
-            f"'-' or '_'; two of them would be {twice} (syncSecret is on)"
-        ]
+def _replaced_keys(common: CommonSettings) -> list[str]:
+    """Keys of the stack's single workload that `secrets` or `workloads` replace."""
     problems = []
-    taken = next((name for name in _resource_names(secret) if name in resource_names), None)
-    if taken is not None:
-        problems.append(
-            f"{label}: expected a name and keys whose Pulumi resource names no other secret uses; "
-            f"{taken} is also {resource_names[taken]}'s"
-        )
-    leading_digit = next((v for v in variables if v[0].isdigit()), None)
-    if leading_digit is not None:
-        problems.append(
-            f"{label}: expected a name whose environment variables start with a letter or '_', "
-            f"as the API server requires; {leading_digit} would not (syncSecret is on)"
-        )
-    read = next((v for v in variables if v in demo_app.READ_BY_SERVER), None)
-    if read is not None:
-        problems.append(
-            f"{label}: expected a name whose environment variables are not "
-            f"{' or '.join(demo_app.READ_BY_SERVER)}, which hello-server reads itself; {read} would "
-            "carry the secret there (syncSecret is on)"
-        )
-    logged = next((v for v in variables if v.startswith(demo_app.LOGGED_PREFIX)), None)
-    if logged is not None:
-        problems.append(
-            f"{label}: expected a name whose environment variables do not start with "
-            f"{demo_app.LOGGED_PREFIX}: the demo server prints every such variable to its log, and "
-            f"{logged} would carry the secret there (syncSecret is on)"
-        )
+    if common.workloads is not None:
+        for name in (*CommonSettings.WORKLOAD_KEYS, *CommonSettings.DEMO_SECRET_KEYS):
+            if _read(f"{PROJECT}:{name}") is not None:
+                problems.append(
+                    f"{PROJECT}:{name} configures the stack's single workload, which {PROJECT}:workloads "
+                    "replaces: remove it, and set it on each workload instead"
+                )
+    elif common.secrets is not None:
+        for name in CommonSettings.DEMO_SECRET_KEYS:
+            if _read(f"{PROJECT}:{name}") is not None:
+                problems.append(
+                    f"{PROJECT}:{name} configures the default demo secret, which {PROJECT}:secrets "
+                    "replaces: remove it, and give a listed secret its value with valueFrom"
+                )
     return problems
 
 
-def _largest_value(secret: StoreSecret, given: dict[str, str]) -> int:
-    """The stored value's size in bytes, with generated values at their full length."""
-    generated = "x" * GENERATED_LENGTH
-    if not secret.keys:
-        return len(given.get(SINGLE_VALUE, generated).encode())
-    return len(secret_document({k: given.get(k, generated) for k in secret.keys}).encode())
-
-
-def load() -> StackConfig:
-    """Reads and checks the whole stack config, or raises ConfigError listing every problem."""
+def load(name: str) -> StackConfig:
+    """Reads and checks the whole stack config, or raises ConfigError listing every problem.
+    `name` is the platform's, and that of the stack's single workload when `workloads` is not set."""
     problems: list[str] = []
     combination = _combination(problems)
     own_keys = {k.removeprefix(f"{PROJECT}:") for k in _owners()} | {
@@ -318,9 +281,9 @@ def load() -> StackConfig:
     if combination is not None:
         cloud, store, identity = combination
         kinds: tuple[type[SettingsModel], ...] = (
-            registry.CLUSTERS[cloud].settings,
-            registry.STORES[store].settings,
-            registry.IDENTITIES[identity].settings,
+            registry.CLUSTERS[cloud].settings(),
+            registry.STORES[store].settings(),
+            registry.IDENTITIES[identity].settings(),
         )
         for index, kind in enumerate(kinds):
             models[index] = _validate(kind, context, problems)
@@ -328,39 +291,25 @@ def load() -> StackConfig:
     problems += _unknown_keys(read, _value_sources(), combination)
 
     if common is not None:
-        for name in CommonSettings.DEMO_SECRET_KEYS if common.secrets is not None else ():
-            if _read(f"{PROJECT}:{name}") is not None:
-                problems.append(
-                    f"{PROJECT}:{name} configures the default demo secret, which {PROJECT}:secrets "
-                    "replaces: remove it, and give a listed secret its value with valueFrom"
-                )
+        problems += _replaced_keys(common)
     if combination is None or common is None or None in models:
         raise ConfigError(problems)
 
     cloud, store, identity = combination
     cluster, store_settings, identity_settings = models
     assert cluster is not None and store_settings is not None and identity_settings is not None
-    secrets = (
-        (_demo_secret(common),)
-        if common.secrets is None
-        else tuple(_listed_secret(entry) for entry in common.secrets)
-    )
-    stack = StackConfig(
+    platform = PlatformConfig(
         cloud=cloud,
         store=store,
         identity=identity,
-        common=common,
         cluster=cluster,
         store_settings=store_settings,
         identity_settings=identity_settings,
-        workload=Workload(namespace=common.namespace, service_account=common.service_account, secrets=secrets),
-        demo_secret=common.secrets is None,
+        driver=common.driver,
+        demo_image=common.demo_image,
     )
-    entry = registry.STORES[store]
-    problems += _secret_problems(common, secrets, entry.max_secret_bytes, entry.title)
-    for settings in (cluster, store_settings, identity_settings):
-        problems += settings.problems(stack)
+    workloads, values = _workloads(name, common)
+    problems += checks.platform_problems(platform, workloads, values)
     if problems:
         raise ConfigError(problems)
-    return stack
-
+    return StackConfig(platform=platform, workloads=workloads)

@@ -12,11 +12,8 @@ PORT = 8080
 # The image is built by ko on Chainguard's static base, which runs as this user.
 UID = 65532
 
-AUTHORIZED = "hello-server-authorized"
-UNAUTHORIZED = "hello-server-unauthorized"
 MOUNT_PATH = "/mnt/secrets-store"
 VOLUME = "secrets-store-inline"
-SYNCED_SECRET = "secretstore-synced"
 
 SERVED_FILE_VARIABLE = "FILE"
 # Variables hello-server reads itself: a synced secret of that name would change its

@@ -1,7 +1,8 @@
-"""What the program deploys, whatever the cloud: a workload and the secrets it reads.
+"""What the program deploys, whatever the cloud: workloads and the secrets they read.
 
-These types are handed from the config to the stores, the identities and the Kubernetes
-layer. They import no SDK, so the shared layer can use them without the config parser.
+These types are handed from the config (or a library caller) to the stores, the identities
+and the Kubernetes layer. They import no SDK, so the shared layer can use them without the
+config parser.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from secretstore_csi import PREFIX
 
 if TYPE_CHECKING:
     import pulumi
@@ -29,14 +28,15 @@ class StoreSecret:
     """One secret in the store, mounted as the file `name`."""
 
     name: str
-    keys: tuple[str, ...]
+    keys: tuple[str, ...] = ()
     """The keys of its JSON document; empty when the secret is a single value."""
 
-    given: Mapping[str, pulumi.Input[str]]
+    given: Mapping[str, pulumi.Input[str]] | None = None
     """Values from config, by key (SINGLE_VALUE for a single value); the rest are generated."""
 
-    store_name: str | None = None
-    """Its name in the store when config sets one (AWS `secretName`); otherwise autonamed."""
+    article: bool = False
+    """The article's secret, `{username, password}`, which a stack without `secrets` or
+    `workloads` holds; AWS names it `secretName` when that is set."""
 
     def key_file(self, key: str) -> str:
         """The file one key of the document is mounted as, where the provider can do that."""
@@ -48,18 +48,9 @@ class StoreSecret:
         return [self.name, *(self.key_file(key) for key in self.keys)]
 
     @property
-    def resource_name(self) -> str:
-        """The Pulumi name of the secret in the store."""
-        return f"{PREFIX}-{self.name}"
-
-    def generated_value_name(self, key: str) -> str:
-        """The Pulumi name of the random value generated for `key` (SINGLE_VALUE: the value)."""
-        return f"{PREFIX}-{self.name}-{key or 'value'}"
-
-    @property
     def generated_keys(self) -> list[str]:
         """The keys whose values are generated, because config gives none."""
-        return [key for key in self.keys or (SINGLE_VALUE,) if key not in self.given]
+        return [key for key in self.keys or (SINGLE_VALUE,) if key not in (self.given or {})]
 
 
 def secret_document(values: Mapping[str, str]) -> str:
@@ -73,24 +64,83 @@ def env_var_name(file: str) -> str:
 
 
 @dataclass(frozen=True)
-class Workload:
-    """An application: where it runs, the one service account the store trusts, its secrets."""
+class KubernetesNames:
+    """The names of the Kubernetes objects a workload makes in its namespace."""
 
+    secret_provider_class: str
+    synced_secret: str
+    authorized: str
+    """The demo's hello-server that runs as the workload's service account."""
+    unauthorized: str
+    """The demo's hello-server that runs as `default`."""
+
+    @classmethod
+    def of(cls, workload: str) -> KubernetesNames:
+        return cls(
+            secret_provider_class=workload,
+            synced_secret=f"{workload}-synced",
+            authorized=f"{workload}-authorized",
+            unauthorized=f"{workload}-unauthorized",
+        )
+
+    @classmethod
+    def legacy(cls, provider: str) -> KubernetesNames:
+        """The names a stack's single workload had before a stack could hold several."""
+        return cls(
+            secret_provider_class=f"{provider}-secret-provider",
+            synced_secret="secretstore-synced",
+            authorized="hello-server-authorized",
+            unauthorized="hello-server-unauthorized",
+        )
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """An application: where it runs, the one service account the store trusts, its secrets.
+
+    `name` names every part the workload owns: its Pulumi resources (`<name>-...`) and, unless
+    `legacy_names`, its Kubernetes objects and its names in the store.
+    """
+
+    name: str
     namespace: str
     service_account: str
     secrets: tuple[StoreSecret, ...]
     """What the store holds for it; the first is the file the demo serves on /read."""
+    demo: bool = False
+    """Also run the article's hello-server pair: one as the service account, one as `default`."""
+    legacy_names: bool = False
+    """Keep the names of a stack's single workload from before a stack could hold several, so
+    that such a stack is updated in place. Only `__main__.py`'s stack without `workloads` sets it."""
+    config_path: str = ""
+    """Where the workload's settings are, at the start of a message about them: `secretstore-csi:`
+    for a stack's single workload, `secretstore-csi:workloads[1].` for a listed one."""
 
     @property
     def subject(self) -> str:
         """The `sub` claim of this service account's tokens: what a cloud identity trusts."""
         return f"system:serviceaccount:{self.namespace}:{self.service_account}"
 
+    def resource_name(self, secret: StoreSecret) -> str:
+        """The Pulumi name of a secret in the store."""
+        return f"{self.name}-{secret.name}"
+
+    def generated_value_name(self, secret: StoreSecret, key: str) -> str:
+        """The Pulumi name of the random value generated for `key` (SINGLE_VALUE: the value)."""
+        return f"{self.name}-{secret.name}-{key or 'value'}"
+
+    def kubernetes_names(self, provider: str) -> KubernetesNames:
+        return KubernetesNames.legacy(provider) if self.legacy_names else KubernetesNames.of(self.name)
+
+    def secret_key(self, index: int) -> str:
+        """The config key of its secret `index`, for a message."""
+        return f"{self.config_path}secrets[{index}]"
+
 
 @dataclass(frozen=True)
 class DriverSettings:
-    sync_secret: bool
+    sync_secret: bool = False
     """Also sync the mounted secrets to a Kubernetes Secret, and use it for env variables."""
 
-    rotation_poll_interval: str | None
+    rotation_poll_interval: str | None = None
     """How often mounted secrets are refreshed (a Go duration); None: rotation is off."""

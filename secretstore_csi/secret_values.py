@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from secretstore_csi.model import GENERATED_LENGTH, SINGLE_VALUE, StoreSecret, secret_document
+from secretstore_csi.model import GENERATED_LENGTH, SINGLE_VALUE, StoreSecret, WorkloadSpec, secret_document
 from secretstore_csi.seam import MOVED_FROM_STACK
 
 
@@ -25,17 +25,17 @@ class SecretValues:
     """Each key's value (SINGLE_VALUE for a single value), for stores that keep them apart."""
 
 
-def secret_values(secret: StoreSecret, parent: pulumi.Resource) -> SecretValues:
+def secret_values(workload: WorkloadSpec, secret: StoreSecret, parent: pulumi.Resource) -> SecretValues:
     """The secret's value and its parts; generated parts are children of `parent`, the store
     that holds them."""
     parts: dict[str, pulumi.Output[str]] = {}
     for key in secret.keys or (SINGLE_VALUE,):
-        given = secret.given.get(key)
+        given = (secret.given or {}).get(key)
         parts[key] = pulumi.Output.secret(
             given
             if given is not None
             else random.RandomPassword(
-                secret.generated_value_name(key),
+                workload.generated_value_name(secret, key),
                 length=GENERATED_LENGTH,
                 special=False,
                 opts=pulumi.ResourceOptions(parent=parent, aliases=MOVED_FROM_STACK),
@@ -47,6 +47,6 @@ def secret_values(secret: StoreSecret, parent: pulumi.Resource) -> SecretValues:
     return SecretValues(value=pulumi.Output.secret(document), parts=parts)
 
 
-def secret_value(secret: StoreSecret, parent: pulumi.Resource) -> pulumi.Output[str]:
+def secret_value(workload: WorkloadSpec, secret: StoreSecret, parent: pulumi.Resource) -> pulumi.Output[str]:
     """The secret's value: its JSON document, or its single value."""
-    return secret_values(secret, parent).value
+    return secret_values(workload, secret, parent).value

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, PrivateAttr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError, core_schema
 
 from secretstore_csi import PROJECT, charts, demo_app
-from secretstore_csi.model import DriverSettings, Workload
+from secretstore_csi.model import DriverSettings, WorkloadSpec
 
 INT64_MAX = 2**63 - 1
 # Go's time.Duration is an int64 of nanoseconds; this is the largest ParseDuration accepts.
@@ -248,9 +248,14 @@ def _project_key(field: str) -> str:
 class SettingsModel(BaseModel):
     """The keys of one part of the stack config: every stack's, or one cluster source's, store's
     or identity mode's. Field aliases are the keys; keys of another namespace, such as
-    `aws:region`, set their alias themselves."""
+    `aws:region`, set their alias themselves.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=_project_key)
+    A program that uses the library makes them by field name instead:
+    `AwsClusterSettings(region="eu-central-1")`, with the same checks."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=_project_key, validate_by_name=True, validate_by_alias=True
+    )
 
     @classmethod
     def config_keys(cls) -> list[str]:
@@ -270,8 +275,9 @@ class SettingsModel(BaseModel):
                         return item.text
         return "expected a value"
 
-    def problems(self, stack: StackConfig) -> list[str]:
-        """Limits that need the rest of the stack's config; one line each."""
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        """Limits that need the rest of the platform's settings or its workloads; one line each.
+        Called with every workload of a stack at once, and for each workload as it is added."""
         return []
 
 
@@ -295,7 +301,9 @@ class ConfigObject(BaseModel):
             raise note(f".{unknown[0]} is not a known field: expected {known}")
         for field in cls.model_fields.values():
             if field.is_required() and field.alias not in value:
-                accepted = next((m.text for m in field.metadata if isinstance(m, Accepted)), "expected a value")
+                accepted = next(
+                    (m.text for m in field.metadata if isinstance(m, Accepted)), field.description or "expected a value"
+                )
                 raise note(f".{field.alias} is not set: {accepted}")
         return value
 
@@ -484,26 +492,56 @@ def trusted_service_account(value: Any) -> str:
     return dns_label(value)
 
 
+def _list_of_objects(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise ValueError(value)
+    return value
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def optional(value: Any) -> Any:
+        return None if value is None else parse(value)
+
+    return optional
+
+
+NAMESPACE_RULE = f"expected {DNS_LABEL_RULE}, not starting with 'kube-'"
+SERVICE_ACCOUNT_RULE = (
+    f"expected {DNS_LABEL_RULE}, other than 'default' (the unauthorized demo runs as 'default' and "
+    "must not be trusted)"
+)
+SECRETS_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom}"
+
+
+class WorkloadEntry(ConfigObject):
+    """One workload of `workloads`: an application with its own service account and secrets."""
+
+    FIELDS: ClassVar[str] = "{name, namespace, serviceAccount, secrets, demo}"
+
+    name: Annotated[str, Accepted(dns_label, f"expected {DNS_LABEL_RULE}, unique in the stack")]
+    namespace: Annotated[str | None, Accepted(_optional(namespace_name), NAMESPACE_RULE)] = None
+    """None: the workload's name."""
+    service_account: Annotated[str | None, Accepted(_optional(trusted_service_account), SERVICE_ACCOUNT_RULE)] = None
+    """None: the workload's name."""
+    secrets: Annotated[tuple[SecretEntry, ...], _then(_list_of_objects, SECRETS_RULE)] = Field(
+        description=SECRETS_RULE
+    )
+    demo: Boolean = False
+
+
 class CommonSettings(SettingsModel):
-    """The keys every stack has: the workload, the demo and the driver's options."""
+    """The keys every stack has: its workloads, the demo and the driver's options.
+
+    A stack without `workloads` has one workload, configured by `namespace`,
+    `serviceAccount`, `secrets` (or the demo secret's keys), with the demo.
+    """
+
+    WORKLOAD_KEYS: ClassVar[tuple[str, ...]] = ("namespace", "serviceAccount", "secrets")
 
     DEMO_SECRET_KEYS: ClassVar[tuple[str, ...]] = ("secretUsername", "secretPassword")
 
-    namespace: Annotated[
-        str,
-        Accepted(
-            namespace_name,
-            f"expected {DNS_LABEL_RULE}, not starting with 'kube-'",
-        ),
-    ] = "default"
-    service_account: Annotated[
-        str,
-        Accepted(
-            trusted_service_account,
-            f"expected {DNS_LABEL_RULE}, other than 'default' (the unauthorized demo runs as "
-            "'default' and must not be trusted)",
-        ),
-    ] = "test"
+    namespace: Annotated[str, Accepted(namespace_name, NAMESPACE_RULE)] = "default"
+    service_account: Annotated[str, Accepted(trusted_service_account, SERVICE_ACCOUNT_RULE)] = "test"
     demo_image: Annotated[
         str,
         Accepted(
@@ -521,9 +559,13 @@ class CommonSettings(SettingsModel):
         Accepted(_secret_value, "expected a value set with `pulumi config set --secret`"),
         SECRET,
     ] = None
-    secrets: Annotated[
-        tuple[SecretEntry, ...] | None,
-        _then(_json_list_of_objects, "expected a non-empty list of secrets, each {name, keys, valueFrom}"),
+    secrets: Annotated[tuple[SecretEntry, ...] | None, _then(_json_list_of_objects, SECRETS_RULE)] = None
+    workloads: Annotated[
+        tuple[WorkloadEntry, ...] | None,
+        _then(
+            _json_list_of_objects,
+            "expected a non-empty list of workloads, each {name, namespace, serviceAccount, secrets, demo}",
+        ),
     ] = None
     sync_secret: Boolean = False
     rotation: Annotated[
@@ -543,28 +585,36 @@ class CommonSettings(SettingsModel):
 
 
 @dataclass(frozen=True)
-class StackConfig:
-    """The whole stack config, parsed and checked: what `secretstore_csi.config.load()` returns."""
+class PlatformConfig:
+    """What a platform is made of: one cluster source, store and identity mode, their
+    settings, the driver's options and the demo's image."""
 
     cloud: str
     store: str
     identity: str
-    common: CommonSettings
     cluster: SettingsModel
     """The cluster source's settings, such as the region and the node pool."""
     store_settings: SettingsModel
     identity_settings: SettingsModel
-    workload: Workload
-    demo_secret: bool
-    """True when the store holds the article's single secret (`secrets` is not set)."""
-
-    @property
-    def driver(self) -> DriverSettings:
-        return self.common.driver
+    driver: DriverSettings
+    demo_image: str
 
     def of(self, kind: type[M]) -> M:
-        """The settings of this kind: `stack.of(AwsClusterSettings).region`."""
-        for settings in (self.cluster, self.store_settings, self.identity_settings, self.common):
+        """The settings of this kind: `config.of(AwsClusterSettings).region`."""
+        for settings in (self.cluster, self.store_settings, self.identity_settings):
             if isinstance(settings, kind):
                 return settings
-        raise LookupError(f"this stack ({self.cloud}, {self.store}, {self.identity}) has no {kind.__name__}")
+        raise LookupError(f"this platform ({self.cloud}, {self.store}, {self.identity}) has no {kind.__name__}")
+
+    @property
+    def settings(self) -> tuple[SettingsModel, SettingsModel, SettingsModel]:
+        return self.cluster, self.store_settings, self.identity_settings
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The whole stack config, parsed and checked: what `secretstore_csi.config.load()` returns."""
+
+    platform: PlatformConfig
+    workloads: tuple[WorkloadSpec, ...]
+    """The listed workloads, or the stack's single one when `workloads` is not set."""

@@ -464,8 +464,8 @@ def foreign_keys(cloud: str, store: str, identity: str) -> list[str]:
         *(e for e in registry.STORES.values() if e.name != store),
         *(e for e in registry.IDENTITIES.values() if e.name != identity),
     ]
-    wanted = {*registry.STORES[store].settings.config_keys(), *registry.IDENTITIES[identity].settings.config_keys()}
-    return [key for entry in entries for key in entry.settings.config_keys() if key not in wanted]
+    wanted = {*registry.STORES[store].settings().config_keys(), *registry.IDENTITIES[identity].settings().config_keys()}
+    return [key for entry in entries for key in entry.settings().config_keys() if key not in wanted]
 
 
 def run_combination(cloud: str, store: str, identity: str, **changes: Any) -> ProgramRun:

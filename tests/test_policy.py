@@ -279,13 +279,13 @@ def test_a_chart_without_an_exact_version_fires_its_rule(aws: ProgramRun, versio
         if version is not None:
             inputs["version"] = version
 
-    resources = broken(aws, "kubernetes:helm.sh/v3:Release", change, name="secretstore-demo-driver")
+    resources = broken(aws, "kubernetes:helm.sh/v3:Release", change, name="secretstore-driver")
     only(fired(resources), "secrets-store-charts-pinned", "secrets-store-csi-driver", "Pin one exact version")
 
 
 def test_another_chart_is_not_the_rules_business_unless_the_knob_names_it(aws: ProgramRun):
     resources = broken(aws, "kubernetes:helm.sh/v3:Release",
-                       lambda i: i.update(chart="ingress-nginx", version="^4"), name="secretstore-demo-driver")
+                       lambda i: i.update(chart="ingress-nginx", version="^4"), name="secretstore-driver")
     assert fired(resources) == {}
     only(fired(resources, {"secrets-store-charts-pinned": {"charts": ["ingress-nginx"]}}), "secrets-store-charts-pinned")
 
@@ -363,9 +363,9 @@ def test_other_read_roles_count_and_the_knob_says_which(gcp: ProgramRun):
 def test_a_chart_from_disk_is_left_alone_and_the_knob_can_empty_the_list(aws: ProgramRun):
     local = broken(aws, "kubernetes:helm.sh/v3:Release",
                    lambda i: i.update(chart="./charts/secrets-store-csi-driver-provider-gcp", version="^0"),
-                   name="secretstore-demo-driver")
+                   name="secretstore-driver")
     assert fired(local) == {}
-    ranged = broken(aws, "kubernetes:helm.sh/v3:Release", lambda i: i.update(version="^1"), name="secretstore-demo-driver")
+    ranged = broken(aws, "kubernetes:helm.sh/v3:Release", lambda i: i.update(version="^1"), name="secretstore-driver")
     assert fired(ranged, {"secrets-store-charts-pinned": {"charts": []}}) == {}
 
 
@@ -449,7 +449,7 @@ def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
             lambda: broken(aws_run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
                            lambda i: i["spec"]["parameters"].update(region=1)),
         "secrets-store-charts-pinned":
-            lambda: broken(aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-demo-driver"),
+            lambda: broken(aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-driver"),
     }
 
 

@@ -34,11 +34,18 @@ def test_todays_stack_files_keep_their_meaning(stack: str, combination: tuple[st
     assert (exports["cloud"].value, exports["store"].value, exports["identity"].value) == combination
 
 
-def test_every_builder_can_be_imported():
-    entries = [*registry.CLUSTERS.values(), *registry.STORES.values(), *registry.IDENTITIES.values()]
-    assert len(entries) >= 8
-    for entry in entries:
-        assert callable(entry.build.load()), entry.name
+def test_every_builder_and_settings_model_can_be_imported():
+    from secretstore_csi.settings import SettingsModel
+
+    loaders = [
+        *((entry, entry.build) for entry in registry.CLUSTERS.values()),
+        *((entry, entry.install) for entry in registry.STORES.values()),
+        *((entry, entry.install) for entry in registry.IDENTITIES.values()),
+    ]
+    assert len(loaders) >= 10
+    for entry, load in loaders:
+        assert callable(load()), entry.name
+        assert issubclass(entry.settings(), SettingsModel), entry.name
 
 
 def test_a_combination_that_is_not_registered_lists_the_ones_that_are():
@@ -88,16 +95,21 @@ def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
     assert not imported & absent, imported
 
 
-# Which modules may import what. The SDK-free modules are the registry, the settings and the
+# Which modules may import what. The SDK-free modules are the catalog, the settings and the
 # domain types; the shared Kubernetes layer adds pulumi and pulumi_kubernetes, nothing else.
+PACKAGES = ["aws", "azure", "gcp", "existing", "vault"]
 SDK_FREE = [
-    "secretstore_csi/__init__.py", "secretstore_csi/model.py", "secretstore_csi/demo_app.py", "secretstore_csi/charts.py", "secretstore_csi/settings.py",
-    "secretstore_csi/registry.py", "secretstore_csi/aws/__init__.py", "secretstore_csi/aws/settings.py", "secretstore_csi/aws/iam.py",
-    "secretstore_csi/azure/__init__.py", "secretstore_csi/azure/settings.py", "secretstore_csi/gcp/__init__.py", "secretstore_csi/gcp/settings.py",
-    "secretstore_csi/existing/__init__.py",
-    "secretstore_csi/existing/settings.py", "secretstore_csi/vault/__init__.py", "secretstore_csi/vault/settings.py", "secretstore_csi/vault/configure.py",
+    "secretstore_csi/__init__.py", "secretstore_csi/model.py", "secretstore_csi/demo_app.py",
+    "secretstore_csi/charts.py", "secretstore_csi/settings.py", "secretstore_csi/catalog.py",
+    "secretstore_csi/registry.py", "secretstore_csi/checks.py",
+    *(f"secretstore_csi/{package}/{module}.py" for package in PACKAGES for module in ("__init__", "settings", "catalog")),
+    "secretstore_csi/aws/iam.py", "secretstore_csi/vault/configure.py",
 ]
-SHARED_LAYER = ["secretstore_csi/seam.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "secretstore_csi/kubernetes").glob("*.py"))]
+SHARED_LAYER = [
+    "secretstore_csi/seam.py", "secretstore_csi/errors.py", "secretstore_csi/platform.py",
+    "secretstore_csi/program.py",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "secretstore_csi/kubernetes").glob("*.py")),
+]
 CONFIG = ["secretstore_csi/config.py"]
 
 
@@ -150,7 +162,7 @@ PROJECT_MODULES = {_module_name(str(p.relative_to(ROOT))) for p in (ROOT / "secr
 RULES = [
     (SDK_FREE, {"pydantic", "pydantic_core", "yaml"}, {_module_name(m) for m in SDK_FREE}, True),
     (SHARED_LAYER, {"pulumi", "pulumi_kubernetes"}, {_module_name(m) for m in SDK_FREE + SHARED_LAYER}, False),
-    (CONFIG, {"pulumi", "pydantic", "pydantic_core"}, {_module_name(m) for m in SDK_FREE}, False),
+    (CONFIG, {"pulumi", "pydantic", "pydantic_core"}, {_module_name(m) for m in SDK_FREE + ["secretstore_csi/errors.py"]}, False),
 ]
 
 
@@ -173,11 +185,95 @@ def _string_constants(path: Path) -> set[str]:
     return {node.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
+def _imports_the_registry(source: str) -> bool:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(a.name == "secretstore_csi.registry" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (
+            node.module == "secretstore_csi.registry"
+            or (node.module == "secretstore_csi" and any(a.name == "registry" for a in node.names))
+        ):
+            return True
+    return False
+
+
+def test_no_cluster_store_or_identity_module_imports_the_registry():
+    modules = [path for package in PACKAGES for path in (ROOT / "secretstore_csi" / package).glob("*.py")]
+    assert len(modules) >= 20
+    for path in modules:
+        assert not _imports_the_registry(path.read_text()), path
+
+
+def test_the_registry_check_would_catch_an_arrow_back_up():
+    assert _imports_the_registry("from secretstore_csi import PROJECT, registry\n")
+    assert _imports_the_registry("import secretstore_csi.registry\n")
+    assert not _imports_the_registry("from secretstore_csi.aws.catalog import SECRETS_MANAGER\n")
+
+
+_LOADED = """
+import json, sys
+import {module}
+from secretstore_csi import registry
+assert all(registry.IDENTITIES[name].denials for name in registry.IDENTITIES)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pulumi")
+                        or m.endswith(".settings") or m.startswith("pulumi_"))))
+"""
+
+
+def _loaded(module: str) -> list[str]:
+    script = _LOADED.format(module=module)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_denials_are_read_without_pydantic_pulumi_or_the_settings():
+    assert _loaded("secretstore_csi.registry") == []
+
+
+def test_verify_loads_no_pulumi_and_no_settings():
+    # The official Kubernetes client itself uses pydantic; nothing else verify loads does.
+    assert [m for m in _loaded("secretstore_csi.verify") if not m.startswith("pydantic")] == []
+
+
+# An identity mode whose principal its store cannot grant: Workload Identity's principal is
+# an IAM member, and Secrets Manager grants an IAM role.
+_MISMATCHED = """
+from secretstore_csi.aws.catalog import SECRETS_MANAGER
+from secretstore_csi.catalog import IdentityMode
+from secretstore_csi.gcp.catalog import _workload_identity
+
+WRONG = IdentityMode(
+    name="wrong", title="", settings=SECRETS_MANAGER.settings, store=SECRETS_MANAGER, clusters=None, denials=(),
+    install=_workload_identity,
+)
+"""
+
+
+def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
+    from mypy import api
+
+    path = tmp_path / "pairing.py"
+    path.write_text(source)
+    stdout, _, status = api.run([str(path), "--config-file", str(ROOT / "pyproject.toml")])
+    return stdout, status
+
+
+def test_mypy_refuses_an_identity_mode_whose_principal_its_store_cannot_grant(tmp_path: Path):
+    stdout, status = _mypy(tmp_path, _MISMATCHED)
+    assert status == 1
+    assert 'Argument "install" to "IdentityMode" has incompatible type' in stdout
+    assert "IdentityInstaller[GkeCluster, WorkloadPrincipal]" in stdout
+    assert "IdentityInstaller[GkeCluster, SecretReaderRole]" in stdout
+    # The same entry with the store's own identity mode passes.
+    stdout, status = _mypy(tmp_path, _MISMATCHED.replace("gcp.catalog import _workload_identity", "aws.catalog import _irsa as _workload_identity"))
+    assert status == 0, stdout
+
+
 def test_only_the_registry_and_the_cloud_packages_name_clouds_stores_and_identities():
     names = {*registry.CLUSTERS, *registry.STORES, *registry.IDENTITIES}
     outside = [ROOT / "__main__.py", *(ROOT / "secretstore_csi").glob("*.py"), *(ROOT / "secretstore_csi/kubernetes").glob("*.py")]
     # charts.py names charts, and the Vault store's chart is called `vault` too.
-    outside = [path for path in outside if path.name not in ("registry.py", "charts.py")]
+    outside = [path for path in outside if path.name not in ("charts.py",)]
     assert len(outside) >= 8
     for path in outside:
         assert not _string_constants(path) & names, path

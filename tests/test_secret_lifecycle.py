@@ -19,7 +19,7 @@ from tests.authorities import release_value_problems, validate_kubernetes_object
 from tests.harness import ProgramRun, config_problems, run_combination, run_program, unsecret
 
 P = "secretstore-csi"
-DRIVER = ("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
+DRIVER = ("kubernetes:helm.sh/v3:Release", "secretstore-driver")
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 COMBINATIONS = registry.combinations()

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.harness import OidcIssuer
-from tests.upgrade import FIXTURES, SCENARIOS, scenario_run, upgrade_problems
+from tests.upgrade import FIXTURES, SCENARIOS, inherited_child_alias, scenario_run, upgrade_problems
 
 
 def _recorded(scenario: str) -> list[dict]:
@@ -42,3 +42,29 @@ def test_the_check_would_catch_a_renamed_resource_and_a_changed_input(oidc_issue
     assert len(upgrade_problems(renamed, *args)) == 2  # one missing, one new
     (problem,) = upgrade_problems(changed, *args)
     assert "inputs differ" in problem
+
+
+def test_a_child_inherits_its_parents_alias_as_the_engine_derives_it():
+    # The example in the comment of inheritedChildAlias (pulumi/pulumi step_generator.go), with
+    # the parent's old type in front of the child's, as its code does.
+    assert inherited_child_alias(
+        "aws:s3/bucket:Bucket", "newapp-function", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
+    ) == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::app-function"
+    # A child not named after its parent keeps its name.
+    assert inherited_child_alias(
+        "aws:s3/bucket:Bucket", "logs", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
+    ) == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::logs"
+
+
+def test_the_check_would_catch_a_component_that_moved_without_its_alias(
+    oidc_issuer: OidcIssuer, monkeypatch: pytest.MonkeyPatch
+):
+    from secretstore_csi.aws import secrets_manager
+
+    monkeypatch.setattr(secrets_manager, "was_at_top", lambda opts: opts)
+    recorded = _recorded("aws-secretsManager-irsa")
+    run = scenario_run("aws-secretsManager-irsa")
+    problems = upgrade_problems(recorded, run, oidc_issuer.url, oidc_issuer.chain.intermediate.sha1)
+    # The store and its secret, value, generated password, policy and attachment are not
+    # found, and all but the store (a component) are new.
+    assert len(problems) == 6 + 5, problems

@@ -81,30 +81,69 @@ def snapshot(run: ProgramRun, issuer_url: str, thumbprint: str) -> list[dict[str
     return json.loads(text.replace(host, ISSUER).replace(thumbprint, THUMBPRINT))
 
 
+def _parts(urn: str) -> tuple[str, str, str]:
+    """A URN's prefix (`urn:pulumi:<stack>::<project>`), qualified type and name."""
+    prefix, qualified, name = urn.rsplit("::", 2)
+    return prefix, qualified, name
+
+
+def inherited_child_alias(child_type: str, child_name: str, parent_name: str, parent_alias: str) -> str:
+    """The engine's inheritedChildAlias (pulumi/pulumi pkg/resource/deploy/step_generator.go):
+    the child under its parent's old URN; a child named after its parent takes the parent's
+    old name in place of the new one."""
+    prefix, qualified, old_name = _parts(parent_alias)
+    alias_name = old_name + child_name[len(parent_name):] if child_name.startswith(parent_name) else child_name
+    return f"{prefix}::{qualified}${child_type}::{alias_name}"
+
+
+def engine_matches(olds: set[str], run: ProgramRun) -> dict[str, str]:
+    """The old URN `pulumi up` finds each registered resource under, as the engine's
+    generateAliases and getOldResource (step_generator.go) do it: its own URN first, then its
+    aliases, and for a resource whose parent was found under an alias, the aliases it
+    inherits from that parent. Resources register after their parents, so one pass does."""
+    found: dict[str, str] = {}
+    by_alias: dict[str, str] = {}
+    for resource in run.resources:
+        aliases = list(resource.aliases)
+        if resource.parent in by_alias:
+            parent_alias, parent_name = by_alias[resource.parent], _parts(resource.parent)[2]
+            aliases.append(inherited_child_alias(resource.type, resource.name, parent_name, parent_alias))
+            aliases += [
+                inherited_child_alias(_parts(alias)[1].rsplit("$", 1)[-1], _parts(alias)[2], parent_name, parent_alias)
+                for alias in resource.aliases
+            ]
+        for urn in (resource.urn, *aliases):
+            if urn in olds:
+                found[resource.urn] = urn
+                if urn != resource.urn:
+                    by_alias[resource.urn] = urn
+                break
+    return found
+
+
 def upgrade_problems(
     recorded: list[dict[str, Any]], run: ProgramRun, issuer_url: str, thumbprint: str
 ) -> list[str]:
     """What `pulumi up` would replace, delete or create when today's program meets a stack
     that holds `recorded`: each recorded resource must be found exactly once, under its URN
-    or an alias, with the same type and inputs, and every new resource that is not a
-    component must be one of them."""
-    now = {r.urn: r for r in run.resources}
+    or an alias (its own, or one the engine derives from its parent's), with the same type
+    and inputs, and every new resource that is not a component must be one of them."""
     current = {item["urn"]: item for item in snapshot(run, issuer_url, thumbprint)}
-    problems, matched = [], set()
+    found = engine_matches({old["urn"] for old in recorded}, run)
+    problems = []
     for old in recorded:
-        found = [r for r in run.resources if old["urn"] in (r.urn, *r.aliases)]
-        if len(found) != 1:
-            problems.append(f"{old['urn']}: found {len(found)} times, by URN or alias")
+        claims = [urn for urn, old_urn in found.items() if old_urn == old["urn"]]
+        if len(claims) != 1:
+            problems.append(f"{old['urn']}: found {len(claims)} times, by URN or alias")
             continue
-        new = current[found[0].urn]
-        matched.add(found[0].urn)
+        new = current[claims[0]]
         if new["type"] != old["type"]:
             problems.append(f"{old['urn']}: now of type {new['type']}")
         elif new["inputs"] != old["inputs"]:
             problems.append(f"{old['urn']}: inputs differ: {new['inputs']} != {old['inputs']}")
-    for urn, resource in now.items():
-        if resource.custom and urn not in matched:
-            problems.append(f"{urn}: a new resource")
+    for resource in run.resources:
+        if resource.custom and resource.urn not in found:
+            problems.append(f"{resource.urn}: a new resource")
     return problems
 
 

@@ -8,10 +8,9 @@ from typing import Any
 import pulumi
 import pulumi_eks as eks
 
-from secretstore_csi import PREFIX
 from secretstore_csi.aws.settings import AwsClusterSettings
-from secretstore_csi.seam import MOVED_FROM_STACK, connect
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.seam import MOVED_FROM_STACK, connect, was_at_top
+from secretstore_csi.settings import PlatformConfig
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -20,8 +19,15 @@ class EksCluster(pulumi.ComponentResource):
     outputs: Mapping[str, pulumi.Input[Any]]
 
     def __init__(self, name: str, settings: AwsClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secretstore-csi:aws:EksCluster", name, None, opts)
+        # Before a platform held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:aws:EksCluster",
+            name,
+            None,
+            was_at_top(opts),
+        )
         self.region = settings.region
+        self.kubernetes_version = settings.kubernetes_version
         self.eks = eks.Cluster(
             f"{name}-cluster",
             version=settings.kubernetes_version,
@@ -34,10 +40,10 @@ class EksCluster(pulumi.ComponentResource):
             create_oidc_provider=False,
             opts=pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK),
         )
-        self.kubernetes = connect(pulumi.Output.secret(self.eks.kubeconfig_json), parent=self)
+        self.kubernetes = connect(name, pulumi.Output.secret(self.eks.kubeconfig_json), parent=self)
         self.outputs = {"region": settings.region, "clusterName": self.eks.eks_cluster.name}
         self.register_outputs({"clusterName": self.outputs["clusterName"]})
 
 
-def build(stack: StackConfig) -> EksCluster:
-    return EksCluster(PREFIX, stack.of(AwsClusterSettings))
+def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> EksCluster:
+    return EksCluster(name, config.of(AwsClusterSettings), opts)

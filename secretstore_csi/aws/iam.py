@@ -16,6 +16,8 @@ SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:Describe
 # managed policies attached unless the account raised that quota.
 POLICY_MAX_CHARACTERS = 6144
 ATTACHED_POLICIES_MAX = 10
+# "Role names: 64 characters" (the same IAM quotas page, IAM name and ID quotas).
+ROLE_NAME_MAX = 64
 
 # The longest partition (aws-us-gov), a 12-digit account, Pulumi's autoname suffix ("-" and
 # 7 characters) and the suffix Secrets Manager adds to every ARN ("-" and 6 characters).
@@ -82,6 +84,28 @@ def read_secrets_policy(secret_arns: Sequence[str]) -> str:
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": list(SECRET_READ_ACTIONS), "Resource": list(secret_arns)}],
         }
+    )
+
+
+def role_name(owner: str) -> str:
+    """The Pulumi name of a workload's reader role; IAM's name is it and Pulumi's suffix."""
+    return f"{owner}-secret-reader"
+
+
+def policy_name(owner: str, number: int) -> str:
+    """The Pulumi name of a workload's read policy `number` (from 1)."""
+    return f"{owner}-read-secret" + (f"-{number}" if number > 1 else "")
+
+
+def role_name_problem(owner: str) -> str | None:
+    """Why the role's name would be longer than IAM allows, or None."""
+    length = len(role_name(owner)) + len(_AUTONAME_SUFFIX)
+    if length <= ROLE_NAME_MAX:
+        return None
+    return (
+        f"expected at most {ROLE_NAME_MAX - len(role_name('')) - len(_AUTONAME_SUFFIX)} characters: its IAM role "
+        f"would be named {role_name(owner)} and Pulumi's 8-character suffix, {length} characters, more than "
+        f"the {ROLE_NAME_MAX} IAM allows"
     )
 
 

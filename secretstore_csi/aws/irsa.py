@@ -1,21 +1,24 @@
-"""IAM Roles for Service Accounts: the cluster's OIDC issuer is trusted in IAM, and one role
-trusts exactly the workload's service account through it, as in the article."""
+"""IAM Roles for Service Accounts: the cluster's OIDC issuer is trusted in IAM once, and each
+workload gets a role that trusts exactly its service account through it, as in the article."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 from pulumi_aws import iam as aws_iam
 
-from secretstore_csi import PREFIX
 from secretstore_csi.aws import iam
 from secretstore_csi.aws.cluster import EksCluster
 from secretstore_csi.aws.secrets_manager import SecretReaderRole
 from secretstore_csi.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
-from secretstore_csi.model import Workload
-from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, moved_from, was_at_top
+from secretstore_csi.settings import PlatformConfig
+
+TYPE = "secretstore-csi:aws:Irsa"
 
 
 async def _thumbprint(issuer_url: str) -> str:
@@ -28,14 +31,16 @@ async def _thumbprint(issuer_url: str) -> str:
         raise pulumi.RunError(f"Cannot trust the cluster's OIDC issuer: {error}") from error
 
 
-class Irsa(pulumi.ComponentResource):
-    """The IAM OIDC provider for the cluster's issuer, and a role only `workload` can assume."""
+class IrsaIssuer(pulumi.ComponentResource):
+    """The IAM OIDC provider for the cluster's issuer: IRSA's one part per cluster."""
+
+    outputs: Mapping[str, pulumi.Input[Any]]
 
     def __init__(
-        self, name: str, cluster: EksCluster, workload: Workload, opts: pulumi.ResourceOptions | None = None
+        self, name: str, config: PlatformConfig, cluster: EksCluster, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("secretstore-csi:aws:Irsa", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        super().__init__("secretstore-csi:aws:IrsaIssuer", name, None, opts)
+        self.cluster = cluster
         issuer_url = cluster.eks.oidc_provider_url
         thumbprint: pulumi.Output[str] = issuer_url.apply(_thumbprint)
         self.oidc_provider = aws_iam.OpenIdConnectProvider(
@@ -43,29 +48,42 @@ class Irsa(pulumi.ComponentResource):
             url=issuer_url,
             client_id_lists=[iam.STS_AUDIENCE],
             thumbprint_lists=[thumbprint],
-            opts=child,
+            # It was in the Irsa component of the stack's single workload, and before that at
+            # the top of the stack.
+            opts=pulumi.ResourceOptions(parent=self, aliases=[*MOVED_FROM_STACK, *moved_from(name, TYPE)]),
         )
+        self.outputs = {"oidcProviderArn": self.oidc_provider.arn}
+        self.register_outputs({"oidc_provider_arn": self.oidc_provider.arn})
+
+    def grant(
+        self, name: str, workload: WorkloadSpec, opts: pulumi.ResourceOptions
+    ) -> IdentityBinding[SecretReaderRole]:
+        irsa = Irsa(name, self, workload, opts)
+        return IdentityBinding(
+            reader=SecretReaderRole(irsa.role),
+            # The provider reads this annotation to learn the role for the pod's token.
+            service_account_annotations={"eks.amazonaws.com/role-arn": irsa.role.arn},
+            parameters={"usePodIdentity": "false"},
+            ready=[irsa.role],
+            outputs={"secretReaderRoleArn": irsa.role.arn},
+        )
+
+
+class Irsa(pulumi.ComponentResource):
+    """A role that only `workload`'s service account can assume, through the cluster's issuer."""
+
+    def __init__(
+        self, name: str, issuer: IrsaIssuer, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(TYPE, name, None, was_at_top(opts))
         subject = workload.subject
         self.role = aws_iam.Role(
-            f"{name}-secret-reader",
+            iam.role_name(name),
             description=f"Assumed by {subject}",
-            assume_role_policy=pulumi.Output.all(self.oidc_provider.arn, cluster.eks.oidc_issuer).apply(
+            assume_role_policy=pulumi.Output.all(issuer.oidc_provider.arn, issuer.cluster.eks.oidc_issuer).apply(
                 lambda args: iam.irsa_trust_policy(args[0], args[1], subject)
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK),
         )
-        self.register_outputs({"role_arn": self.role.arn, "oidc_provider_arn": self.oidc_provider.arn})
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload) -> IdentityBinding:
-    if not isinstance(cluster, EksCluster):
-        raise TypeError("IRSA needs an EKS cluster")
-    irsa = Irsa(PREFIX, cluster, workload)
-    return IdentityBinding(
-        reader=SecretReaderRole(irsa.role),
-        # The provider reads this annotation to learn the role for the pod's token.
-        service_account_annotations={"eks.amazonaws.com/role-arn": irsa.role.arn},
-        parameters={"usePodIdentity": "false"},
-        ready=[irsa.role],
-        outputs={"secretReaderRoleArn": irsa.role.arn, "oidcProviderArn": irsa.oidc_provider.arn},
-    )
+        self.register_outputs({"role_arn": self.role.arn})

@@ -1,4 +1,4 @@
-"""Secrets Manager: the workload's secrets, and read access to exactly them for one IAM role.
+"""Secrets Manager: each workload's secrets, and read access to exactly them for its IAM role.
 
 The read access is a managed policy listing the secrets' ARNs, attached to the role the
 identity mode made. When the ARNs do not fit one policy they are split across several.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +17,13 @@ import yaml
 from pulumi_aws import iam as aws_iam
 from pulumi_aws import secretsmanager
 
-from secretstore_csi import PREFIX, registry
 from secretstore_csi.aws import iam
+from secretstore_csi.aws.catalog import SECRETS_MANAGER
 from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns
-from secretstore_csi.model import StoreSecret, Workload
-from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, StoreBinding
+from secretstore_csi.model import StoreSecret, WorkloadSpec
+from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, ProviderInstall, StoreBinding, was_at_top
 from secretstore_csi.secret_values import secret_value
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.settings import PlatformConfig
 
 _JMESPATH_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -71,26 +71,90 @@ def _checked_policy(arns: Sequence[str]) -> str:
     return document
 
 
+class SecretsManager:
+    """Secrets Manager's part per cluster: the AWS provider chart, told the region."""
+
+    def __init__(self, name: str, config: PlatformConfig, cluster: Cluster, opts: pulumi.ResourceOptions) -> None:
+        self.settings = config.of(SecretsManagerSettings)
+        self.region = config.of(AwsClusterSettings).region
+        self.install = ProviderInstall(
+            provider=SECRETS_MANAGER.provider,
+            token_audiences=SECRETS_MANAGER.token_audiences,
+            chart=SECRETS_MANAGER.chart,
+            chart_values={
+                # With the region set the chart leaves out the RBAC it would need to look the
+                # region up from node labels.
+                "awsRegion": self.region,
+                # The chart bundles the driver as a subchart: a second copy collides on the
+                # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
+                "secrets-store-csi-driver": {"install": False},
+            },
+        )
+        failover = self.settings.failover_region
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {"failoverRegion": failover} if failover else {}
+
+    def grant(
+        self,
+        name: str,
+        workload: WorkloadSpec,
+        identity: IdentityBinding[SecretReaderRole],
+        opts: pulumi.ResourceOptions,
+    ) -> StoreBinding:
+        store = SecretsManagerStore(name, self.settings, self.region, workload, identity.reader, opts)
+        failover = self.settings.failover_region
+        parameters: dict[str, pulumi.Input[str]] = {"region": self.region}
+        if store.replica_arns is not None and failover:
+            parameters["failoverRegion"] = failover
+            parameters["objects"] = pulumi.Output.all(store.arns, store.replica_arns).apply(
+                lambda pair: secret_objects(list(zip(workload.secrets, pair[0], strict=True)), pair[1])
+            )
+        else:
+            parameters["objects"] = store.arns.apply(
+                lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))
+            )
+        outputs: dict[str, pulumi.Input[Any]] = {
+            "secretArn": store.secrets[0].arn,
+            "secretArns": {spec.name: secret.arn for spec, secret in zip(workload.secrets, store.secrets, strict=True)},
+        }
+        if store.replica_arns is not None:
+            outputs["secretReplicaArns"] = store.replica_arns.apply(
+                lambda arns: {spec.name: arn for spec, arn in zip(workload.secrets, arns, strict=True)}
+            )
+        return StoreBinding(
+            parameters=parameters,
+            mounted_files=[file for spec in workload.secrets for file in spec.files],
+            ready=store.attachments,
+            outputs=outputs,
+        )
+
+
 class SecretsManagerStore(pulumi.ComponentResource):
+    """A workload's secrets, and the read policies that its role gets on exactly them."""
+
     def __init__(
         self,
         name: str,
-        stack: StackConfig,
-        workload: Workload,
+        settings: SecretsManagerSettings,
+        region: str,
+        workload: WorkloadSpec,
         reader: SecretReaderRole,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("secretstore-csi:aws:SecretsManagerStore", name, None, opts)
-        settings = stack.of(SecretsManagerSettings)
-        region = stack.of(AwsClusterSettings).region
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:aws:SecretsManagerStore",
+            name,
+            None,
+            was_at_top(opts),
+        )
         failover = settings.failover_region
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
 
         self.secrets = []
-        for index, spec in enumerate(workload.secrets):
+        for spec in workload.secrets:
             secret = secretsmanager.Secret(
-                spec.resource_name,
-                name=settings.secret_name if stack.demo_secret and index == 0 else None,
+                workload.resource_name(spec),
+                name=settings.secret_name if spec.article else None,
                 description=f"secretstore-csi secret '{spec.name}', read through the Secrets Store CSI driver",
                 recovery_window_in_days=settings.secret_recovery_window_in_days,
                 # Secrets Manager keeps the replica in step with every version of the primary.
@@ -98,9 +162,9 @@ class SecretsManagerStore(pulumi.ComponentResource):
                 opts=child,
             )
             secretsmanager.SecretVersion(
-                f"{spec.resource_name}-value",
+                f"{workload.resource_name(spec)}-value",
                 secret_id=secret.id,
-                secret_string=secret_value(spec, parent=self),
+                secret_string=secret_value(workload, spec, parent=self),
                 opts=child,
             )
             self.secrets.append(secret)
@@ -116,8 +180,8 @@ class SecretsManagerStore(pulumi.ComponentResource):
 
         # Worst-case ARN lengths fix the split now, so each policy is a resource of its own.
         self.attachments = []
-        for number, group in enumerate(iam.read_policy_groups(longest_arns(stack, settings, region)), start=1):
-            policy_name = f"{name}-read-secret" + (f"-{number}" if number > 1 else "")
+        for number, group in enumerate(iam.read_policy_groups(longest_arns(settings, region, workload)), start=1):
+            policy_name = iam.policy_name(name, number)
             policy = aws_iam.Policy(
                 policy_name,
                 description="Read the secrets of this secretstore-csi stack, and nothing else",
@@ -130,52 +194,3 @@ class SecretsManagerStore(pulumi.ComponentResource):
                 aws_iam.RolePolicyAttachment(policy_name, role=reader.role.name, policy_arn=policy.arn, opts=child)
             )
         self.register_outputs({"secret_arns": self.arns})
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
-    if not isinstance(identity.reader, SecretReaderRole):
-        raise TypeError("Secrets Manager grants read access to an IAM role")
-    store = SecretsManagerStore(PREFIX, stack, workload, identity.reader)
-    region = stack.of(AwsClusterSettings).region
-    failover = stack.of(SecretsManagerSettings).failover_region
-    entry = registry.STORES["secretsManager"]
-    parameters: dict[str, pulumi.Input[str]] = {"region": region}
-    if store.replica_arns is not None and failover:
-        parameters["failoverRegion"] = failover
-        parameters["objects"] = pulumi.Output.all(store.arns, store.replica_arns).apply(
-            lambda pair: secret_objects(list(zip(workload.secrets, pair[0], strict=True)), pair[1])
-        )
-    else:
-        parameters["objects"] = store.arns.apply(
-            lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))
-        )
-    return StoreBinding(
-        provider=entry.provider,
-        chart=entry.chart,
-        chart_values={
-            # With the region set the chart leaves out the RBAC it would need to look the
-            # region up from node labels.
-            "awsRegion": region,
-            # The chart bundles the driver as a subchart: a second copy collides on the
-            # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
-            "secrets-store-csi-driver": {"install": False},
-        },
-        token_audiences=entry.token_audiences,
-        parameters=parameters,
-        mounted_files=[file for spec in workload.secrets for file in spec.files],
-        ready=store.attachments,
-        outputs={
-            "secretArn": store.secrets[0].arn,
-            "secretArns": {spec.name: secret.arn for spec, secret in zip(workload.secrets, store.secrets, strict=True)},
-            **(
-                {
-                    "failoverRegion": failover,
-                    "secretReplicaArns": store.replica_arns.apply(
-                        lambda arns: {spec.name: arn for spec, arn in zip(workload.secrets, arns, strict=True)}
-                    ),
-                }
-                if store.replica_arns is not None
-                else {}
-            ),
-        },
-    )

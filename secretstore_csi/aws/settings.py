@@ -6,6 +6,7 @@ the installed pulumi-aws knows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Annotated, Any
 
@@ -13,10 +14,20 @@ from pydantic import Field
 
 from secretstore_csi import PROJECT
 from secretstore_csi.aws import iam
-from secretstore_csi.settings import Accepted, ManagedClusterSettings, SettingsModel, StackConfig, matching, node_count
+from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.settings import (
+    Accepted,
+    ManagedClusterSettings,
+    PlatformConfig,
+    SettingsModel,
+    matching,
+    node_count,
+)
 
 # CreateAutoScalingGroup takes MinSize, MaxSize and DesiredCapacity as 32-bit integers.
 EksNodeCount = Annotated[int, node_count(2**31 - 1, "EC2 Auto Scaling takes a 32-bit count")]
+# "Pod Identity associations per cluster: 5,000" (Amazon EKS service quotas).
+POD_IDENTITY_ASSOCIATIONS_MAX = 5000
 
 
 def aws_region(value: Any) -> str:
@@ -76,44 +87,66 @@ class SecretsManagerSettings(SettingsModel):
     ] = None
     """Where every secret is replicated, for mounts to read when the primary region fails."""
 
-    def problems(self, stack: StackConfig) -> list[str]:
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         problems = []
-        region = stack.of(AwsClusterSettings).region
+        region = platform.of(AwsClusterSettings).region
         if self.failover_region == region:
             problems.append(
                 f"{PROJECT}:failoverRegion = {region!r}: expected {KNOWN_REGION} other than aws:region "
                 f"({region}); the provider refuses a failover region that is the primary one"
             )
-        if self.secret_name is not None and not stack.demo_secret:
+        if self.secret_name is not None and workloads and not any(s.article for w in workloads for s in w.secrets):
+            replacing = "secrets" if all(w.legacy_names for w in workloads) else "workloads"
             problems.append(
-                f"{PROJECT}:secretName configures the default demo secret, which {PROJECT}:secrets "
+                f"{PROJECT}:secretName configures the default demo secret, which {PROJECT}:{replacing} "
                 "replaces: remove it, and give a listed secret its value with valueFrom"
             )
-        problem = iam.read_policies_problem(longest_arns(stack, self, region))
-        if problem:
-            problems.append(f"{PROJECT}:secrets: {problem}")
+        for workload in workloads:
+            problem = iam.read_policies_problem(longest_arns(self, region, workload))
+            if problem:
+                problems.append(f"{workload.config_path}secrets: {problem}")
         return problems
 
 
-def longest_arns(stack: StackConfig, settings: SecretsManagerSettings, region: str) -> list[list[str]]:
+def longest_arns(settings: SecretsManagerSettings, region: str, workload: WorkloadSpec) -> list[list[str]]:
     """For each of the workload's secrets, ARNs at least as long as its real ones: in the
     primary region and, with a failover region, of its replica."""
     regions = [region, *([settings.failover_region] if settings.failover_region else [])]
     return [
         [
             iam.longest_secret_arn(
-                where, secret.resource_name, settings.secret_name if stack.demo_secret and i == 0 else None
+                where, workload.resource_name(secret), settings.secret_name if secret.article else None
             )
             for where in regions
         ]
-        for i, secret in enumerate(stack.workload.secrets)
+        for secret in workload.secrets
+    ]
+
+
+def role_name_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
+    return [
+        f"{workload.config_path}name = {workload.name!r}: {problem}"
+        for workload in workloads
+        if (problem := iam.role_name_problem(workload.name)) is not None
     ]
 
 
 class IrsaSettings(SettingsModel):
-    """IRSA has no settings: the role trusts exactly the workload's service account."""
+    """IRSA has no settings: each workload's role trusts exactly its service account."""
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        return role_name_problems(workloads)
 
 
 class PodIdentitySettings(SettingsModel):
-    """EKS Pod Identity has no settings: one association, for exactly the workload's service
+    """EKS Pod Identity has no settings: one association per workload, for exactly its service
     account, and a role whose trust checks the session tags the association sets."""
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        problems = role_name_problems(workloads)
+        if len(workloads) > POD_IDENTITY_ASSOCIATIONS_MAX:
+            problems.append(
+                f"{PROJECT}:workloads: {len(workloads)} workloads, each with a Pod Identity association: expected "
+                f"at most {POD_IDENTITY_ASSOCIATIONS_MAX}, the associations EKS allows per cluster"
+            )
+        return problems

@@ -10,15 +10,14 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice, resources
 
-from secretstore_csi import PREFIX
 from secretstore_csi.azure.settings import AzureClusterSettings
-from secretstore_csi.seam import MOVED_FROM_STACK, connect
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.seam import MOVED_FROM_STACK, connect, was_at_top
+from secretstore_csi.settings import PlatformConfig
 
 
-def dns_prefix(stack: str) -> str:
+def dns_prefix(name: str, stack: str) -> str:
     """A DNS prefix for the cluster's API server: 1-54 letters, digits and hyphens."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{PREFIX}-{stack}".lower()).strip("-")
+    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{name}-{stack}".lower()).strip("-")
     return cleaned[:54].rstrip("-")
 
 
@@ -32,13 +31,19 @@ class AksCluster(pulumi.ComponentResource):
     outputs: Mapping[str, pulumi.Input[Any]]
 
     def __init__(self, name: str, settings: AzureClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secretstore-csi:azure:AksCluster", name, None, opts)
+        # Before a platform held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:azure:AksCluster",
+            name,
+            None,
+            was_at_top(opts),
+        )
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
         self.resource_group = resources.ResourceGroup(f"{name}-rg", opts=child)
         self.aks = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_group_name=self.resource_group.name,
-            dns_prefix=dns_prefix(pulumi.get_stack()),
+            dns_prefix=dns_prefix(name, pulumi.get_stack()),
             kubernetes_version=settings.kubernetes_version,
             identity=containerservice.ManagedClusterIdentityArgs(
                 type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
@@ -75,7 +80,7 @@ class AksCluster(pulumi.ComponentResource):
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=self.resource_group.name, resource_name=self.aks.name
         )
-        self.kubernetes = connect(pulumi.Output.secret(credentials.apply(decode_kubeconfig)), parent=self)
+        self.kubernetes = connect(name, pulumi.Output.secret(credentials.apply(decode_kubeconfig)), parent=self)
         self.outputs = {
             "location": settings.location,
             "resourceGroupName": self.resource_group.name,
@@ -85,5 +90,5 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.aks.name, "oidcIssuerUrl": self.issuer_url})
 
 
-def build(stack: StackConfig) -> AksCluster:
-    return AksCluster(PREFIX, stack.of(AzureClusterSettings))
+def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> AksCluster:
+    return AksCluster(name, config.of(AzureClusterSettings), opts)

@@ -1,5 +1,5 @@
-"""Key Vault: a vault of the stack's own holding the workload's secrets, and read access to
-exactly them for the identity's principal.
+"""Key Vault: a vault of each workload's own holding its secrets, and read access to exactly
+them for the workload's principal.
 
 The identity says how it is granted: with an access policy (`get` on the vault, which holds
 only these secrets), or with Azure RBAC, where the vault takes no access policies and the
@@ -8,28 +8,29 @@ role Key Vault Secrets User is assigned on each secret, not on the vault.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_random as random
 import yaml
 from pulumi_azure_native import authorization, keyvault
 
-from secretstore_csi import PREFIX, registry
+from secretstore_csi.azure.catalog import KEY_VAULT
 from secretstore_csi.azure.cluster import AksCluster
-from secretstore_csi.azure.settings import KeyVaultSettings
-from secretstore_csi.model import Workload
-from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, StoreBinding
+from secretstore_csi.azure.settings import VAULT_NAME_MAX, KeyVaultSettings
+from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, ProviderInstall, StoreBinding, was_at_top
 from secretstore_csi.secret_values import secret_value
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.settings import PlatformConfig
 
 READ_ONLY = ["get"]
 # Key Vault Secrets User: "Read secret contents" (Azure built-in roles, Security).
 SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
-# A generated vault name is this prefix and a random suffix: 12 + 8 characters, within the
-# 24 that Key Vault allows. Pulumi's own autonaming would append to the whole logical name
-# and can overflow it.
-VAULT_NAME_PREFIX = "secretstore-"
+# A generated vault name is the workload's name, cut to fit, and a random suffix: Pulumi's own
+# autonaming would append to the whole logical name and can overflow the 24 characters.
 VAULT_SUFFIX_LENGTH = 8
 
 
@@ -55,28 +56,88 @@ def key_vault_objects(objects: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+class KeyVault:
+    """Key Vault's part per cluster: the Azure provider chart, and the tenant every vault is in."""
+
+    def __init__(self, name: str, config: PlatformConfig, cluster: AksCluster, opts: pulumi.ResourceOptions) -> None:
+        self.settings = config.of(KeyVaultSettings)
+        self.cluster = cluster
+        self.client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=opts.parent))
+        self.install = ProviderInstall(
+            provider=KEY_VAULT.provider,
+            token_audiences=KEY_VAULT.token_audiences,
+            chart=KEY_VAULT.chart,
+            # The chart bundles the driver as a subchart: a second copy collides on the
+            # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
+            chart_values={"secrets-store-csi-driver": {"install": False}},
+        )
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {"tenantId": self.client.tenant_id}
+
+    def grant(
+        self, name: str, workload: WorkloadSpec, identity: IdentityBinding[VaultReader], opts: pulumi.ResourceOptions
+    ) -> StoreBinding:
+        store = KeyVaultStore(name, self.settings, self.cluster, self.client, workload, identity.reader, opts)
+        return StoreBinding(
+            parameters={
+                "usePodIdentity": "false",
+                "keyvaultName": store.vault.name,
+                "tenantID": self.client.tenant_id,
+                # Key Vault has no JSON-key selection: each secret is mounted whole.
+                "objects": key_vault_objects(
+                    [
+                        {"objectName": spec.name, "objectType": "secret", "objectAlias": spec.name}
+                        for spec in workload.secrets
+                    ]
+                ),
+            },
+            mounted_files=[spec.name for spec in workload.secrets],
+            ready=[store.vault, *store.secrets, *store.role_assignments],
+            outputs={
+                "keyVaultName": store.vault.name,
+                "keyVaultSecretName": store.secrets[0].name,
+                "keyVaultSecretNames": [secret.name for secret in store.secrets],
+            },
+        )
+
+
+def vault_name_prefix(owner: str) -> str:
+    """The start of a generated vault name, from the workload's name: it must start with a
+    letter, and have no two hyphens in a row."""
+    cleaned = re.sub(r"-+", "-", owner)
+    if not cleaned[0].isalpha():
+        cleaned = f"kv-{cleaned}"
+    return cleaned[: VAULT_NAME_MAX - VAULT_SUFFIX_LENGTH - 1].rstrip("-") + "-"
+
+
 class KeyVaultStore(pulumi.ComponentResource):
+    """A vault of the workload's own, its secrets, and read access for its principal."""
+
     def __init__(
         self,
         name: str,
         settings: KeyVaultSettings,
         cluster: AksCluster,
-        workload: Workload,
+        client: pulumi.Output[authorization.GetClientConfigResult],
+        workload: WorkloadSpec,
         reader: VaultReader,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("secretstore-csi:azure:KeyVaultStore", name, None, opts)
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:azure:KeyVaultStore",
+            name,
+            None,
+            was_at_top(opts),
+        )
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self.tenant_id = client.tenant_id
 
-        if settings.key_vault_name:
+        if settings.key_vault_name and workload.legacy_names:
             vault_name: pulumi.Input[str] = settings.key_vault_name
         else:
             suffix = random.RandomString(
                 f"{name}-vault-suffix", length=VAULT_SUFFIX_LENGTH, upper=False, special=False, opts=child
             )
-            vault_name = pulumi.Output.concat(VAULT_NAME_PREFIX, suffix.result)
+            vault_name = pulumi.Output.concat(vault_name_prefix(name), suffix.result)
         self.vault = keyvault.Vault(
             f"{name}-vault",
             resource_group_name=cluster.resource_group.name,
@@ -102,16 +163,16 @@ class KeyVaultStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # The vault belongs to this stack and holds only these secrets, so the access policy's
-        # `get` reaches exactly them.
+        # The vault belongs to this workload and holds only its secrets, so the access
+        # policy's `get` reaches exactly them.
         self.secrets = [
             keyvault.Secret(
-                spec.resource_name,
+                workload.resource_name(spec),
                 resource_group_name=cluster.resource_group.name,
                 vault_name=self.vault.name,
                 secret_name=spec.name,
                 # secret_value() is a secret Output, so the value is encrypted in the state.
-                properties=keyvault.SecretPropertiesArgs(value=secret_value(spec, parent=self)),
+                properties=keyvault.SecretPropertiesArgs(value=secret_value(workload, spec, parent=self)),
                 opts=child,
             )
             for spec in workload.secrets
@@ -123,7 +184,7 @@ class KeyVaultStore(pulumi.ComponentResource):
         )
         self.role_assignments = [
             authorization.RoleAssignment(
-                f"{spec.resource_name}-reader",
+                f"{workload.resource_name(spec)}-reader",
                 principal_id=reader.object_id,
                 # Skips the lookup of a principal that Entra may not have replicated yet.
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
@@ -135,40 +196,3 @@ class KeyVaultStore(pulumi.ComponentResource):
             if reader.rbac
         ]
         self.register_outputs({"vault_name": self.vault.name})
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
-    if not isinstance(cluster, AksCluster):
-        raise TypeError("Key Vault is built next to an AKS cluster, in its resource group")
-    if not isinstance(identity.reader, VaultReader):
-        raise TypeError("Key Vault grants read access to an Entra principal")
-    store = KeyVaultStore(PREFIX, stack.of(KeyVaultSettings), cluster, workload, identity.reader)
-    entry = registry.STORES["keyVault"]
-    return StoreBinding(
-        provider=entry.provider,
-        chart=entry.chart,
-        # The chart bundles the driver as a subchart: a second copy collides on the
-        # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
-        chart_values={"secrets-store-csi-driver": {"install": False}},
-        token_audiences=entry.token_audiences,
-        parameters={
-            "usePodIdentity": "false",
-            "keyvaultName": store.vault.name,
-            "tenantID": store.tenant_id,
-            # Key Vault has no JSON-key selection: each secret is mounted whole.
-            "objects": key_vault_objects(
-                [
-                    {"objectName": spec.name, "objectType": "secret", "objectAlias": spec.name}
-                    for spec in workload.secrets
-                ]
-            ),
-        },
-        mounted_files=[spec.name for spec in workload.secrets],
-        ready=[store.vault, *store.secrets, *store.role_assignments],
-        outputs={
-            "keyVaultName": store.vault.name,
-            "keyVaultSecretName": store.secrets[0].name,
-            "keyVaultSecretNames": [secret.name for secret in store.secrets],
-            "tenantId": store.tenant_id,
-        },
-    )

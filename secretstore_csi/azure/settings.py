@@ -3,14 +3,18 @@ identity. Importing this module needs no SDK."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from secretstore_csi import PROJECT
+from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
     Boolean,
     ManagedClusterSettings,
+    PlatformConfig,
     SettingsModel,
     matching,
     node_count,
@@ -40,7 +44,8 @@ class AzureClusterSettings(ManagedClusterSettings):
 
 # 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit,
 # without consecutive hyphens.
-KEY_VAULT_NAME = r"(?=.{3,24}$)[A-Za-z](?:-?[A-Za-z0-9])+"
+VAULT_NAME_MAX = 24
+KEY_VAULT_NAME = rf"(?=.{{3,{VAULT_NAME_MAX}}}$)[A-Za-z](?:-?[A-Za-z0-9])+"
 
 
 def _vault_name(value: Any) -> str:
@@ -63,11 +68,51 @@ class KeyVaultSettings(SettingsModel):
     key_vault_purge_protection: Boolean = False
 
 
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        problems = []
+        if self.key_vault_name is not None and any(not workload.legacy_names for workload in workloads):
+            problems.append(
+                f"{PROJECT}:keyVaultName names the vault of the stack's single workload, and each of "
+                f"{PROJECT}:workloads gets a vault of its own: remove it"
+            )
+        if len(workloads) > RESOURCES_PER_TYPE_MAX:
+            problems.append(
+                f"{PROJECT}:workloads: {len(workloads)} workloads, each with a Key Vault in the cluster's resource "
+                f"group: expected at most {RESOURCES_PER_TYPE_MAX}, the resources of one type Azure allows in a "
+                "resource group"
+            )
+        return problems
+
+
+# "Resources per resource group, per resource type: 800" (Azure subscription and service
+# limits): each workload has a vault, and with a managed identity an identity, in the
+# cluster's resource group.
+RESOURCES_PER_TYPE_MAX = 800
+# "Azure supports up to 4000 role assignments per subscription ... fixed and cannot be
+# increased" (Troubleshoot Azure RBAC limits). The subscription's other assignments count too.
+ROLE_ASSIGNMENTS_MAX = 4000
+# "A maximum of 20 federated identity credentials can be added to an application or
+# user-assigned managed identity" (Workload identity federation considerations): each
+# workload's application or identity has exactly one.
+FEDERATED_CREDENTIALS_MAX = 20
+
+
 class ApplicationSettings(SettingsModel):
-    """The Entra application has no settings: its one federated credential trusts exactly the
-    workload's service account."""
+    """The Entra application has no settings: each workload's application has one federated
+    credential, which trusts exactly its service account."""
 
 
 class ManagedIdentitySettings(SettingsModel):
-    """The managed identity has no settings: its one federated credential trusts exactly the
-    workload's service account, and Key Vault grants it each secret."""
+    """The managed identity has no settings: each workload's identity has one federated
+    credential, which trusts exactly its service account, and Key Vault grants it each of the
+    workload's secrets."""
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        assignments = sum(len(workload.secrets) for workload in workloads)
+        if assignments <= ROLE_ASSIGNMENTS_MAX:
+            return []
+        return [
+            f"{PROJECT}:workloads: {assignments} secrets, each with a role assignment for its workload's identity: "
+            f"expected at most {ROLE_ASSIGNMENTS_MAX}, the role assignments Azure allows in a subscription (its "
+            "other assignments count too)"
+        ]

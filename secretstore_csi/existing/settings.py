@@ -6,17 +6,19 @@ Pulumi's Kubernetes provider to say.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import yaml
 
 from secretstore_csi import PROJECT
+from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.settings import (
     SECRET,
     Accepted,
     ConfigSecret,
+    PlatformConfig,
     SettingsModel,
-    StackConfig,
     line,
     matching,
     plain_text_problem,
@@ -67,7 +69,7 @@ class ExistingClusterSettings(SettingsModel):
     ] = None
     """None: /var/lib/kubelet, as on kind, EKS, AKS and GKE."""
 
-    def problems(self, stack: StackConfig) -> list[str]:
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         if self.kubeconfig is not None and self.kube_context is not None:
             contexts = _contexts(self.kubeconfig)
             if self.kube_context not in contexts:

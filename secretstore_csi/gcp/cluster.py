@@ -14,10 +14,9 @@ import pulumi
 import yaml
 from pulumi_gcp import container, projects
 
-from secretstore_csi import PREFIX
 from secretstore_csi.gcp.settings import GcpClusterSettings
-from secretstore_csi.seam import connect
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.seam import connect, was_at_top
+from secretstore_csi.settings import PlatformConfig
 
 CONTAINER_API = "container.googleapis.com"
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
@@ -25,7 +24,9 @@ AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 RELEASE_CHANNEL = "REGULAR"
 
 
-def enable_api(name: str, project: str, service: str, parent: pulumi.Resource) -> projects.Service:
+def enable_api(
+    name: str, project: str, service: str, parent: pulumi.Resource, aliases: list[pulumi.Alias] | None = None
+) -> projects.Service:
     """Turns a Google API on for the project, and leaves it on at `pulumi destroy`: other
     workloads of the project may use it."""
     return projects.Service(
@@ -33,7 +34,7 @@ def enable_api(name: str, project: str, service: str, parent: pulumi.Resource) -
         project=project,
         service=service,
         disable_on_destroy=False,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
     )
 
 
@@ -79,7 +80,13 @@ class GkeCluster(pulumi.ComponentResource):
     outputs: Mapping[str, pulumi.Input[Any]]
 
     def __init__(self, name: str, settings: GcpClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("secretstore-csi:gcp:GkeCluster", name, None, opts)
+        # Before a platform held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:gcp:GkeCluster",
+            name,
+            None,
+            was_at_top(opts),
+        )
         self.project = settings.project
         self.workload_pool = settings.workload_pool
         child = pulumi.ResourceOptions(parent=self)
@@ -126,7 +133,7 @@ class GkeCluster(pulumi.ComponentResource):
         config = pulumi.Output.all(
             self.gke.name, self.gke.endpoint, self.gke.master_auth.cluster_ca_certificate, self.node_pool.name
         ).apply(lambda v: kubeconfig(f"gke_{settings.project}_{settings.location}_{v[0]}", v[1], v[2] or ""))
-        self.kubernetes = connect(pulumi.Output.secret(config), parent=self)
+        self.kubernetes = connect(name, pulumi.Output.secret(config), parent=self)
         self.outputs = {
             "project": settings.project,
             "location": settings.location,
@@ -136,5 +143,5 @@ class GkeCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.gke.name})
 
 
-def build(stack: StackConfig) -> GkeCluster:
-    return GkeCluster(PREFIX, stack.of(GcpClusterSettings))
+def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> GkeCluster:
+    return GkeCluster(name, config.of(GcpClusterSettings), opts)

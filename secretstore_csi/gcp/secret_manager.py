@@ -1,32 +1,41 @@
 """Secret Manager: one secret per workload secret, a version holding its value, and the
-accessor role on each secret for exactly the identity's principal. No grant is project-wide.
+accessor role on each secret for exactly the workload's principal. No grant is project-wide.
 
-The GCP provider for the CSI driver is installed here too, next to the shared driver release.
+The GCP provider for the CSI driver is installed here too, once, next to the shared driver
+release.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_random as random
 import yaml
 from pulumi_gcp import secretmanager
 
-from secretstore_csi import PREFIX, registry
+from secretstore_csi.gcp.catalog import SECRET_MANAGER
 from secretstore_csi.gcp.cluster import GkeCluster, enable_api
 from secretstore_csi.gcp.provider import GcpProvider
-from secretstore_csi.gcp.settings import SecretManagerSettings, secret_id
+from secretstore_csi.gcp.settings import SecretManagerSettings, secret_id, secret_id_name
 from secretstore_csi.gcp.workload_identity import WorkloadPrincipal
-from secretstore_csi.model import StoreSecret, Workload
-from secretstore_csi.seam import Cluster, IdentityBinding, StoreBinding
+from secretstore_csi.model import StoreSecret, WorkloadSpec
+from secretstore_csi.seam import (
+    IdentityBinding,
+    ProviderInstall,
+    StoreBinding,
+    moved_from,
+    was_at_top,
+)
 from secretstore_csi.secret_values import secret_value
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.settings import PlatformConfig
 
 SECRET_MANAGER_API = "secretmanager.googleapis.com"
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
-# A generated prefix is this and a random suffix: stacks that share a project do not clash.
-GENERATED_PREFIX = "secretstore-"
+# A generated prefix is the workload's name and a random suffix: stacks that share a project
+# do not clash.
 SUFFIX_LENGTH = 8
 
 
@@ -48,33 +57,86 @@ def provider_secrets(project: str, ids: list[str], secrets: tuple[StoreSecret, .
     return yaml.safe_dump(entries, sort_keys=False)
 
 
+STORE_TYPE = "secretstore-csi:gcp:SecretManagerStore"
+
+
+class SecretManager(pulumi.ComponentResource):
+    """Secret Manager's part per cluster: its API turned on, and the GCP provider installed
+    next to the shared driver."""
+
+    def __init__(self, name: str, config: PlatformConfig, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> None:
+        super().__init__("secretstore-csi:gcp:SecretManager", name, None, opts)
+        self.settings = config.of(SecretManagerSettings)
+        self.cluster = cluster
+        # Both were in the store of the stack's single workload.
+        moved = moved_from(name, STORE_TYPE)
+        self.api = enable_api(f"{name}-secretmanager-api", cluster.project, SECRET_MANAGER_API, self, moved)
+        self.provider = GcpProvider(
+            f"{name}-gcp-provider", cluster.kubernetes, opts=pulumi.ResourceOptions(parent=self, aliases=moved)
+        )
+        self.install = ProviderInstall(
+            provider=SECRET_MANAGER.provider,
+            # The provider exchanges a token for the cluster's workload pool; the AWS or Azure
+            # audiences alone would fail every mount.
+            token_audiences=(cluster.workload_pool,),
+            ready=[self.provider.daemonset],
+        )
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {}
+        self.register_outputs({})
+
+    def grant(
+        self,
+        name: str,
+        workload: WorkloadSpec,
+        identity: IdentityBinding[WorkloadPrincipal],
+        opts: pulumi.ResourceOptions,
+    ) -> StoreBinding:
+        store = SecretManagerStore(name, self.settings, self.cluster, self.api, workload, identity.reader, opts)
+        ids = pulumi.Output.all(*(secret.secret_id for secret in store.secrets))
+        project = self.cluster.project
+        return StoreBinding(
+            parameters={
+                "secrets": ids.apply(lambda values: provider_secrets(project, list(values), workload.secrets))
+            },
+            mounted_files=[file for spec in workload.secrets for file in spec.files],
+            ready=[*store.versions, *store.grants],
+            outputs={
+                "secretManagerSecretIds": [secret.secret_id for secret in store.secrets],
+                "secretManagerSecretNames": [secret.name for secret in store.secrets],
+            },
+        )
+
+
 class SecretManagerStore(pulumi.ComponentResource):
+    """A workload's secrets, each with its accessor role for exactly the workload's principal."""
+
     def __init__(
         self,
         name: str,
         settings: SecretManagerSettings,
         cluster: GkeCluster,
-        workload: Workload,
+        api: pulumi.Resource,
+        workload: WorkloadSpec,
         reader: WorkloadPrincipal,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("secretstore-csi:gcp:SecretManagerStore", name, None, opts)
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(STORE_TYPE, name, None, was_at_top(opts))
         child = pulumi.ResourceOptions(parent=self)
         project = cluster.project
-        self.api = enable_api(f"{name}-secretmanager-api", project, SECRET_MANAGER_API, self)
         if settings.secret_id_prefix is not None:
             prefix: pulumi.Output[str] = pulumi.Output.from_input(settings.secret_id_prefix)
         else:
             suffix = random.RandomString(
                 f"{name}-secret-id-suffix", length=SUFFIX_LENGTH, upper=False, special=False, opts=child
             )
-            prefix = pulumi.Output.concat(GENERATED_PREFIX, suffix.result, "-")
-        after_api = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.api]))
+            prefix = pulumi.Output.concat(name, "-", suffix.result, "-")
+        after_api = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[api]))
         self.secrets = [
             secretmanager.Secret(
-                spec.resource_name,
+                workload.resource_name(spec),
                 project=project,
-                secret_id=prefix.apply(partial(secret_id, name=spec.name)),
+                secret_id=prefix.apply(partial(secret_id, name=secret_id_name(settings, workload, spec))),
                 replication=secretmanager.SecretReplicationArgs(auto=secretmanager.SecretReplicationAutoArgs()),
                 opts=after_api,
             )
@@ -82,10 +144,10 @@ class SecretManagerStore(pulumi.ComponentResource):
         ]
         self.versions = [
             secretmanager.SecretVersion(
-                f"{spec.resource_name}-version",
+                f"{workload.resource_name(spec)}-version",
                 secret=secret.id,
                 # secret_value() is a secret Output, so the value is encrypted in the state.
-                secret_data=secret_value(spec, parent=self),
+                secret_data=secret_value(workload, spec, parent=self),
                 opts=child,
             )
             for spec, secret in zip(workload.secrets, self.secrets, strict=True)
@@ -94,7 +156,7 @@ class SecretManagerStore(pulumi.ComponentResource):
         # stays unreadable.
         self.grants = [
             secretmanager.SecretIamMember(
-                f"{spec.resource_name}-accessor",
+                f"{workload.resource_name(spec)}-accessor",
                 project=secret.project,
                 secret_id=secret.secret_id,
                 role=ACCESSOR_ROLE,
@@ -103,33 +165,4 @@ class SecretManagerStore(pulumi.ComponentResource):
             )
             for spec, secret in zip(workload.secrets, self.secrets, strict=True)
         ]
-        self.provider = GcpProvider(f"{name}-gcp-provider", cluster.kubernetes, opts=child)
         self.register_outputs({"secretIds": [secret.secret_id for secret in self.secrets]})
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
-    if not isinstance(cluster, GkeCluster):
-        raise TypeError("Secret Manager is read through a GKE cluster's workload pool")
-    if not isinstance(identity.reader, WorkloadPrincipal):
-        raise TypeError("Secret Manager grants read access to an IAM principal")
-    store = SecretManagerStore(PREFIX, stack.of(SecretManagerSettings), cluster, workload, identity.reader)
-    entry = registry.STORES["secretManager"]
-    ids = pulumi.Output.all(*(secret.secret_id for secret in store.secrets))
-    return StoreBinding(
-        provider=entry.provider,
-        # The store installs its provider itself: upstream publishes a manifest, not a chart.
-        chart=None,
-        chart_values={},
-        # The provider exchanges a token for the cluster's workload pool; the AWS or Azure
-        # audiences alone would fail every mount.
-        token_audiences=(cluster.workload_pool,),
-        parameters={
-            "secrets": ids.apply(lambda values: provider_secrets(cluster.project, list(values), workload.secrets))
-        },
-        mounted_files=[file for spec in workload.secrets for file in spec.files],
-        ready=[*store.versions, *store.grants, store.provider.daemonset],
-        outputs={
-            "secretManagerSecretIds": [secret.secret_id for secret in store.secrets],
-            "secretManagerSecretNames": [secret.name for secret in store.secrets],
-        },
-    )

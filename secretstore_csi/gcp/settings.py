@@ -4,17 +4,19 @@ Federation for GKE. Importing this module needs no SDK."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from secretstore_csi import PROJECT
+from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
     Boolean,
     ManagedClusterSettings,
+    PlatformConfig,
     SettingsModel,
-    StackConfig,
     line,
     matching,
     node_count,
@@ -109,6 +111,14 @@ def secret_id(prefix: str, name: str) -> str:
     return f"{prefix}{name}"
 
 
+def secret_id_name(settings: SecretManagerSettings, workload: WorkloadSpec, secret: StoreSecret) -> str:
+    """What follows the prefix in a secret's ID. A generated prefix starts with the workload's
+    name; after a configured one, shared by every workload, the workload's name comes first."""
+    if settings.secret_id_prefix is None or workload.legacy_names:
+        return secret.name
+    return workload.resource_name(secret)
+
+
 class SecretManagerSettings(SettingsModel):
     secret_id_prefix: Annotated[
         str | None,
@@ -118,19 +128,20 @@ class SecretManagerSettings(SettingsModel):
             "secret's name, and Secret Manager takes letters, digits, '-' and '_'",
         ),
     ] = None
-    """None: `secretstore-` and a random suffix, so that stacks sharing a project do not clash."""
+    """None: the workload's name and a random suffix, so that stacks sharing a project do not clash."""
 
-    def problems(self, stack: StackConfig) -> list[str]:
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         if self.secret_id_prefix is None:
             return []
-        for secret in stack.workload.secrets:
-            full_id = secret_id(self.secret_id_prefix, secret.name)
-            if not SECRET_ID.fullmatch(full_id):
-                return [
-                    f"{PROJECT}:secretIdPrefix = {self.secret_id_prefix!r}: the ID of secret {secret.name!r} "
-                    f"would be {len(full_id)} characters, more than the {SECRET_ID_MAX} Secret Manager "
-                    "takes; expected a shorter prefix"
-                ]
+        for workload in workloads:
+            for secret in workload.secrets:
+                full_id = secret_id(self.secret_id_prefix, secret_id_name(self, workload, secret))
+                if not SECRET_ID.fullmatch(full_id):
+                    return [
+                        f"{PROJECT}:secretIdPrefix = {self.secret_id_prefix!r}: the ID of secret {secret.name!r} "
+                        f"would be {len(full_id)} characters, more than the {SECRET_ID_MAX} Secret Manager "
+                        "takes; expected a shorter prefix"
+                    ]
         return []
 
 

@@ -11,19 +11,20 @@ annotation: the provider uses the federated token as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_gcp import organizations
 
-from secretstore_csi import PREFIX
 from secretstore_csi.gcp.cluster import GkeCluster
-from secretstore_csi.model import Workload
-from secretstore_csi.seam import Cluster, IdentityBinding
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.seam import IdentityBinding, was_at_top
+from secretstore_csi.settings import PlatformConfig
 
 
-def principal(project_number: str, pool: str, workload: Workload) -> str:
+def principal(project_number: str, pool: str, workload: WorkloadSpec) -> str:
     """The IAM principal of exactly the workload's service account in its namespace."""
     return (
         f"principal://iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
@@ -38,35 +39,46 @@ class WorkloadPrincipal:
     member: pulumi.Output[str]
 
 
-class WorkloadIdentity(pulumi.ComponentResource):
-    """The principal of the workload's service account; the project's number comes from the
-    provider, not from config."""
+class WorkloadIdentityPool:
+    """The cluster's workload pool and the project's number: read once, for every workload.
+    Nothing is created: GKE made the pool with the project's first Workload Identity cluster."""
 
-    def __init__(
-        self, name: str, cluster: GkeCluster, workload: Workload, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("secretstore-csi:gcp:WorkloadIdentity", name, None, opts)
+    def __init__(self, name: str, config: PlatformConfig, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> None:
         project = organizations.get_project_output(
-            project_id=cluster.project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project_id=cluster.project, opts=pulumi.InvokeOutputOptions(parent=opts.parent)
         )
         self.project_number: pulumi.Output[str] = project.number
-        # The pool as the cluster reports it: GKE creates it with the project's first Workload
-        # Identity cluster, and IAM refuses a principal of a pool that does not exist yet, so
-        # the grants that name it wait for the cluster.
-        pool = cluster.gke.workload_identity_config.apply(
+        # The pool as the cluster reports it: IAM refuses a principal of a pool that does not
+        # exist yet, so the grants that name it wait for the cluster.
+        self.pool: pulumi.Output[str] = cluster.gke.workload_identity_config.apply(
             lambda config: config.workload_pool if config and config.workload_pool else cluster.workload_pool
         )
-        self.member: pulumi.Output[str] = pulumi.Output.all(project.number, pool).apply(
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {"projectNumber": self.project_number}
+
+    def grant(
+        self, name: str, workload: WorkloadSpec, opts: pulumi.ResourceOptions
+    ) -> IdentityBinding[WorkloadPrincipal]:
+        identity = WorkloadIdentity(name, self, workload, opts)
+        return IdentityBinding(
+            reader=WorkloadPrincipal(member=identity.member),
+            outputs={"workloadIdentityPrincipal": identity.member},
+        )
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """The principal of the workload's service account."""
+
+    def __init__(
+        self, name: str, pool: WorkloadIdentityPool, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(
+            "secretstore-csi:gcp:WorkloadIdentity",
+            name,
+            None,
+            was_at_top(opts),
+        )
+        self.member: pulumi.Output[str] = pulumi.Output.all(pool.project_number, pool.pool).apply(
             lambda values: principal(values[0], values[1], workload)
         )
         self.register_outputs({"member": self.member})
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload) -> IdentityBinding:
-    if not isinstance(cluster, GkeCluster):
-        raise TypeError("Workload Identity Federation for GKE trusts a GKE cluster's workload pool")
-    identity = WorkloadIdentity(PREFIX, cluster, workload)
-    return IdentityBinding(
-        reader=WorkloadPrincipal(member=identity.member),
-        outputs={"workloadIdentityPrincipal": identity.member, "projectNumber": identity.project_number},
-    )

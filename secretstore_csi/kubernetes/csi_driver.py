@@ -11,17 +11,18 @@ from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from secretstore_csi import charts
 from secretstore_csi.charts import HelmChart
 from secretstore_csi.model import DriverSettings
-from secretstore_csi.seam import KubernetesCluster, StoreBinding, moved_from_demo
+from secretstore_csi.seam import DEMO_TYPE, KubernetesCluster, ProviderInstall
 
 SYSTEM_NAMESPACE = "kube-system"
+TYPE = "secretstore-csi:kubernetes:CsiDriver"
 
 
-def driver_values(cluster: KubernetesCluster, store: StoreBinding, driver: DriverSettings) -> dict[str, Any]:
+def driver_values(cluster: KubernetesCluster, install: ProviderInstall, driver: DriverSettings) -> dict[str, Any]:
     """Values for the shared driver release."""
     values: dict[str, Any] = {
         # Since the provider charts stopped minting tokens, the driver must request a token
         # for each audience its provider exchanges; without them every mount fails.
-        "tokenRequests": [{"audience": audience} for audience in store.token_audiences],
+        "tokenRequests": [{"audience": audience} for audience in install.token_audiences],
         # Installs the RBAC that lets the driver write the synced Kubernetes Secret.
         "syncSecret": {"enabled": driver.sync_secret},
         "enableSecretRotation": driver.rotation_poll_interval is not None,
@@ -33,40 +34,48 @@ def driver_values(cluster: KubernetesCluster, store: StoreBinding, driver: Drive
     return values
 
 
-def _release(name: str, chart: HelmChart, values: Mapping[str, Any], opts: pulumi.ResourceOptions) -> Release:
+def _release(
+    owner: str, part: str, chart: HelmChart, values: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> Release:
+    # Before the driver got a component of its own, its releases lived in the demo's.
+    old = f"{owner}-demo"
+    moved = pulumi.Alias(name=f"{old}-{part}", parent=pulumi.create_urn(old, DEMO_TYPE))
     return Release(
-        name,
+        f"{owner}-{part}",
         name=chart.name,
         chart=chart.name,
         version=chart.version,
         repository_opts=RepositoryOptsArgs(repo=chart.repo),
         namespace=SYSTEM_NAMESPACE,
         values=values,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[moved])),
     )
 
 
 class CsiDriver(pulumi.ComponentResource):
     """The driver, once per cluster, and the provider that serves the store's mounts.
 
-    Neither release needs the other, so they install side by side; only the
-    SecretProviderClass needs the driver's CRD.
+    Neither release needs the other, so they install side by side; only a SecretProviderClass
+    needs the driver's CRD.
     """
 
     def __init__(
         self,
         name: str,
         cluster: KubernetesCluster,
-        store: StoreBinding,
+        install: ProviderInstall,
         driver: DriverSettings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("secretstore-csi:kubernetes:CsiDriver", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider, aliases=moved_from_demo())
-        self.driver_release = _release(
-            f"{name}-driver", charts.DRIVER, driver_values(cluster, store, driver), on_cluster
-        )
+        # Its name before a platform held it, at the top of the stack.
+        moved = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-demo", parent=pulumi.ROOT_STACK_RESOURCE)])
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, moved))
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        values = driver_values(cluster, install, driver)
+        self.driver_release = _release(name, "driver", charts.DRIVER, values, on_cluster)
         self.releases: list[pulumi.Resource] = [self.driver_release]
-        if store.chart is not None:
-            self.releases.append(_release(f"{name}-provider", store.chart, store.chart_values, on_cluster))
+        if install.chart is not None:
+            self.releases.append(
+                _release(name, "provider", install.chart, install.chart_values, on_cluster)
+            )
         self.register_outputs({})

@@ -1,6 +1,6 @@
-"""The article's demo: the same hello-server twice, once as the trusted service account (it
+"""The article's demo: the same hello-server twice, once as the workload's service account (it
 serves the secret on /read) and once as `default` (its CSI mount is refused, so the pod stays
-in ContainerCreating), with the namespace, ServiceAccount and SecretProviderClass they use."""
+in ContainerCreating). Both mount the workload's SecretProviderClass."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment, DeploymentSpecArgs
 from pulumi_kubernetes.core.v1 import (
     CapabilitiesArgs,
@@ -18,7 +17,6 @@ from pulumi_kubernetes.core.v1 import (
     EnvVarArgs,
     EnvVarSourceArgs,
     HTTPGetActionArgs,
-    Namespace,
     PodSecurityContextArgs,
     PodSpecArgs,
     PodTemplateSpecArgs,
@@ -27,34 +25,18 @@ from pulumi_kubernetes.core.v1 import (
     SeccompProfileArgs,
     SecretKeySelectorArgs,
     SecurityContextArgs,
-    ServiceAccount,
     VolumeArgs,
     VolumeMountArgs,
 )
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 
 from secretstore_csi import demo_app
-from secretstore_csi.kubernetes.csi_driver import CsiDriver
-from secretstore_csi.model import DriverSettings, Workload, env_var_name
-from secretstore_csi.seam import DEMO_TYPE, IdentityBinding, KubernetesCluster, StoreBinding
+from secretstore_csi.kubernetes.workload import CSI_DRIVER
+from secretstore_csi.model import DriverSettings, KubernetesNames, WorkloadSpec, env_var_name
+from secretstore_csi.seam import DEMO_TYPE, IdentityBinding, StoreBinding
 
-CSI_DRIVER = "secrets-store.csi.k8s.io"
-
-
-def secret_provider_class_spec(
-    store: StoreBinding, identity: IdentityBinding, driver: DriverSettings
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {"provider": store.provider, "parameters": {**store.parameters, **identity.parameters}}
-    if driver.sync_secret:
-        # The driver creates this Secret while a pod mounts the volume, and deletes it after.
-        spec["secretObjects"] = [
-            {
-                "secretName": demo_app.SYNCED_SECRET,
-                "type": "Opaque",
-                "data": [{"objectName": file, "key": file} for file in store.mounted_files],
-            }
-        ]
-    return spec
+# Before a workload held it, the demo was at the top of the stack.
+MOVED = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])
 
 
 def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -69,6 +51,7 @@ def demo_deployment_args(
     service_account: str,
     secret_provider_class: str,
     served_file: str,
+    synced_secret: str | None = None,
     synced_files: Sequence[str] = (),
     annotations: Mapping[str, str] | None = None,
     pod_labels: Mapping[str, str] | None = None,
@@ -76,7 +59,7 @@ def demo_deployment_args(
     """The arguments of one hello-server Deployment that mounts the secret store volume.
 
     It serves `served_file` on /read, and gets each of `synced_files` from the synced
-    Kubernetes Secret as an environment variable. The pod passes the Pod Security Standard
+    Kubernetes Secret `synced_secret` as an environment variable. The pod passes the Pod Security Standard
     "restricted" profile.
     """
     labels = {"app.kubernetes.io/name": "hello-server", "app.kubernetes.io/instance": name}
@@ -85,7 +68,7 @@ def demo_deployment_args(
         EnvVarArgs(
             name=env_var_name(file),
             value_from=EnvVarSourceArgs(
-                secret_key_ref=SecretKeySelectorArgs(name=demo_app.SYNCED_SECRET, key=file)
+                secret_key_ref=SecretKeySelectorArgs(name=synced_secret, key=file)
             ),
         )
         for file in synced_files
@@ -140,87 +123,43 @@ def demo_deployment_args(
 
 
 class SecretStoreDemo(pulumi.ComponentResource):
-    """The namespace, the trusted ServiceAccount, the SecretProviderClass and the two pods."""
+    """The article's two hello-server Deployments for one workload."""
 
-    namespace: pulumi.Output[str]
-    service_account: pulumi.Output[str]
-    synced_secret: pulumi.Output[str] | None
-    secret_provider_class: pulumi.Output[str]
     authorized_deployment: pulumi.Output[str]
     unauthorized_deployment: pulumi.Output[str]
 
     def __init__(
         self,
         name: str,
-        cluster: KubernetesCluster,
-        workload: Workload,
+        workload: WorkloadSpec,
+        names: KubernetesNames,
         image: str,
         store: StoreBinding,
-        identity: IdentityBinding,
-        csi: CsiDriver,
+        identity: IdentityBinding[Any],
         driver: DriverSettings,
+        before: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(DEMO_TYPE, name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-
-        namespace_ready: list[pulumi.Resource] = []
-        if workload.namespace != "default":
-            namespace_ready.append(
-                Namespace(
-                    f"{name}-namespace",
-                    metadata=ObjectMetaArgs(
-                        name=workload.namespace,
-                        # The API server itself then refuses any pod that is not hardened.
-                        labels={
-                            "pod-security.kubernetes.io/enforce": "restricted",
-                            "pod-security.kubernetes.io/enforce-version": "latest",
-                        },
-                    ),
-                    opts=on_cluster,
-                )
-            )
-        in_namespace = _after(on_cluster, *namespace_ready)
-
-        service_account = ServiceAccount(
-            f"{name}-service-account",
-            metadata=ObjectMetaArgs(
-                name=workload.service_account,
-                namespace=workload.namespace,
-                annotations=dict(identity.service_account_annotations) or None,
-            ),
-            automount_service_account_token=False,
-            opts=in_namespace,
-        )
-
-        spc_name = f"{store.provider}-secret-provider"
-        # The SecretProviderClass CRD comes with the driver chart.
-        secret_provider_class = CustomResource(
-            f"{name}-secret-provider-class",
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            metadata=ObjectMetaArgs(name=spc_name, namespace=workload.namespace),
-            spec=secret_provider_class_spec(store, identity, driver),
-            opts=_after(in_namespace, csi.driver_release),
-        )
-
-        # Depending on the releases also makes destroy delete the pods before the driver and
-        # the provider; pods whose CSI driver is gone hang in Terminating.
-        before_pods = [*csi.releases, secret_provider_class, service_account]
+        """`before`: what both pods need first (the workload's ServiceAccount and
+        SecretProviderClass, the driver and the provider), so that destroy deletes the pods
+        first: pods whose CSI driver is gone hang in Terminating."""
+        super().__init__(DEMO_TYPE, name, None, pulumi.ResourceOptions.merge(opts, MOVED))
+        child = pulumi.ResourceOptions(parent=self)
         served = store.mounted_files[0]
         authorized = Deployment(
             f"{name}-authorized",
             **demo_deployment_args(
-                demo_app.AUTHORIZED,
+                names.authorized,
                 workload.namespace,
                 image,
                 workload.service_account,
-                spc_name,
+                names.secret_provider_class,
                 served,
+                synced_secret=names.synced_secret if driver.sync_secret else None,
                 synced_files=store.mounted_files if driver.sync_secret else (),
                 pod_labels=identity.pod_labels,
             ),
-            opts=_after(in_namespace, *before_pods, *identity.ready, *store.ready),
+            opts=_after(child, *before, *identity.ready, *store.ready),
         )
         # Pulumi waits for a Deployment to become available; this one never can, by design.
         # It starts once the store is ready, so that it is refused for the reason the demo
@@ -228,34 +167,23 @@ class SecretStoreDemo(pulumi.ComponentResource):
         unauthorized = Deployment(
             f"{name}-unauthorized",
             **demo_deployment_args(
-                demo_app.UNAUTHORIZED,
+                names.unauthorized,
                 workload.namespace,
                 image,
                 "default",
-                spc_name,
+                names.secret_provider_class,
                 served,
                 # No synced env: its mount must fail for the reason the demo shows, not for
                 # a missing Secret.
                 annotations={"pulumi.com/skipAwait": "true"},
                 pod_labels=identity.pod_labels,
             ),
-            opts=_after(in_namespace, *before_pods, *store.ready),
+            opts=_after(child, *before, *store.ready),
         )
-
-        self.namespace = service_account.metadata.namespace
-        self.service_account = service_account.metadata.name
-        self.secret_provider_class = secret_provider_class.urn.apply(lambda _: spc_name)
         self.authorized_deployment = authorized.metadata.name
         self.unauthorized_deployment = unauthorized.metadata.name
-        self.synced_secret = (
-            secret_provider_class.urn.apply(lambda _: demo_app.SYNCED_SECRET) if driver.sync_secret else None
-        )
         self.register_outputs(
             {
-                "synced_secret": self.synced_secret,
-                "namespace": self.namespace,
-                "service_account": self.service_account,
-                "secret_provider_class": self.secret_provider_class,
                 "authorized_deployment": self.authorized_deployment,
                 "unauthorized_deployment": self.unauthorized_deployment,
             }

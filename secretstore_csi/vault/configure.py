@@ -10,7 +10,7 @@ import json
 import shlex
 from collections.abc import Mapping
 
-from secretstore_csi.model import SINGLE_VALUE, StoreSecret, Workload
+from secretstore_csi.model import SINGLE_VALUE, StoreSecret, WorkloadSpec
 
 KV_MOUNT = "secret"
 """Dev mode mounts a KV version 2 engine here."""
@@ -25,21 +25,24 @@ TOKEN_KEY = "token"
 VALUES_DIR = "/vault-values"
 
 
-def secret_path(workload: Workload, secret: StoreSecret) -> str:
-    """The secret's path in the KV engine, under the workload's namespace."""
-    return f"secretstore/{workload.namespace}/{secret.name}"
+def secret_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
+    """The secret's path in the KV engine, under the workload's namespace and name."""
+    if workload.legacy_names:
+        return f"secretstore/{workload.namespace}/{secret.name}"
+    return f"secretstore/{workload.namespace}/{workload.name}/{secret.name}"
 
 
-def api_path(workload: Workload, secret: StoreSecret) -> str:
+def api_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
     """The path the CSI provider and the policy use: KV v2 keeps the data under `data/`."""
     return f"{KV_MOUNT}/data/{secret_path(workload, secret)}"
 
 
-def role_name(workload: Workload) -> str:
-    return f"{workload.namespace}-{workload.service_account}"
+def role_name(workload: WorkloadSpec) -> str:
+    """The workload's role in Vault's Kubernetes auth."""
+    return f"{workload.namespace}-{workload.service_account}" if workload.legacy_names else workload.name
 
 
-def policy_name(workload: Workload) -> str:
+def policy_name(workload: WorkloadSpec) -> str:
     return f"secretstore-{role_name(workload)}"
 
 
@@ -60,15 +63,18 @@ def values_key(secret: StoreSecret) -> str:
     return f"{secret.name}.json"
 
 
-def policy(workload: Workload) -> str:
+def policy(workload: WorkloadSpec) -> str:
     """Read, and nothing else, on exactly the workload's secrets."""
     return "".join(
         f'path "{api_path(workload, secret)}" {{\n  capabilities = ["read"]\n}}\n' for secret in workload.secrets
     )
 
 
-def script(workload: Workload) -> str:
-    """The Job's shell script: every step may run again and leaves the same state."""
+def script(workload: WorkloadSpec) -> str:
+    """The Job's shell script: every step may run again and leaves the same state.
+
+    Each workload has a Job, and they may start at once: when two enable the auth method
+    together, the second fails, and its Job's next attempt finds the method enabled."""
     q = shlex.quote
     lines = [
         "set -eu",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +44,20 @@ from pulumi_kubernetes.core.v1 import (
 from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
-from secretstore_csi import PREFIX, charts, registry
-from secretstore_csi.model import StoreSecret, Workload
-from secretstore_csi.seam import Cluster, IdentityBinding, StoreBinding
+from secretstore_csi import charts
+from secretstore_csi.model import StoreSecret, WorkloadSpec
+from secretstore_csi.seam import (
+    Cluster,
+    IdentityBinding,
+    ProviderInstall,
+    StoreBinding,
+    moved_from,
+    was_at_top,
+)
 from secretstore_csi.secret_values import secret_values
-from secretstore_csi.settings import StackConfig
+from secretstore_csi.settings import PlatformConfig
 from secretstore_csi.vault import configure
+from secretstore_csi.vault.catalog import VAULT
 from secretstore_csi.vault.settings import VaultSettings
 
 RELEASE = "vault"
@@ -60,9 +68,9 @@ ROOT_TOKEN_LENGTH = 32
 TOKEN_SECRET = "vault-configure-token"
 
 
-def value_secret(secret: StoreSecret) -> str:
+def value_secret(workload: WorkloadSpec, secret: StoreSecret) -> str:
     """The Kubernetes Secret that hands one secret's entry to the configuration Job."""
-    return f"vault-value-{secret.name}"
+    return f"vault-value-{secret.name}" if workload.legacy_names else f"vault-value-{workload.resource_name(secret)}"
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ def job_name(root_token: str, inputs: str) -> str:
     return f"vault-configure-{digest}"
 
 
-def spc_objects(workload: Workload) -> str:
+def spc_objects(workload: WorkloadSpec) -> str:
     """The SecretProviderClass `objects`: each mounted file, from its secret's field."""
     objects = [
         {
@@ -128,19 +136,23 @@ def spc_objects(workload: Workload) -> str:
     return yaml.safe_dump(objects, sort_keys=False)
 
 
-class VaultStore(pulumi.ComponentResource):
+STORE_TYPE = "secretstore-csi:vault:VaultStore"
+
+
+class VaultServer(pulumi.ComponentResource):
+    """Vault's part per cluster: its namespace, its root token, and the chart with the server
+    and the CSI provider."""
+
     def __init__(
-        self,
-        name: str,
-        settings: VaultSettings,
-        cluster: Cluster,
-        workload: Workload,
-        role: VaultRole,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, config: PlatformConfig, cluster: Cluster, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("secretstore-csi:vault:VaultStore", name, None, opts)
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes.provider)
-        namespace = settings.vault_namespace
+        super().__init__("secretstore-csi:vault:VaultServer", name, None, opts)
+        settings = config.of(VaultSettings)
+        # Everything here was in the store of the stack's single workload.
+        moved = moved_from(name, STORE_TYPE)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes.provider, aliases=moved)
+        self.provider = cluster.kubernetes.provider
+        self.namespace_name = namespace = settings.vault_namespace
         self.address = f"http://{RELEASE}.{namespace}.svc:8200"
 
         self.namespace = Namespace(
@@ -158,10 +170,11 @@ class VaultStore(pulumi.ComponentResource):
                 f"{name}-vault-root-token",
                 length=ROOT_TOKEN_LENGTH,
                 special=False,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, aliases=moved),
             ).result
         )
         chart = charts.VAULT
+        in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.namespace]))
         self.release = Release(
             f"{name}-vault",
             name=RELEASE,
@@ -170,58 +183,104 @@ class VaultStore(pulumi.ComponentResource):
             repository_opts=RepositoryOptsArgs(repo=chart.repo),
             namespace=namespace,
             values=chart_values(self.root_token),
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.namespace])),
+            opts=in_namespace,
         )
+        # A Kubernetes Secret holds at most 1 MiB: the token gets one of its own, and each
+        # workload's values theirs.
+        self.token_secret = Secret(
+            f"{name}-vault-configure-token",
+            metadata=ObjectMetaArgs(name=TOKEN_SECRET, namespace=namespace),
+            type="Opaque",
+            string_data={configure.TOKEN_KEY: self.root_token},
+            opts=in_namespace,
+        )
+        self.install = ProviderInstall(
+            provider=VAULT.provider,
+            token_audiences=VAULT.token_audiences,
+            # The chart holds the server as well as the provider: installed here, not next to
+            # the driver.
+            chart=None,
+        )
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {
+            "vaultNamespace": self.namespace.metadata.name,
+            "vaultAddress": self.address,
+        }
+        self.register_outputs({"address": self.address})
+
+    def grant(
+        self, name: str, workload: WorkloadSpec, identity: IdentityBinding[VaultRole], opts: pulumi.ResourceOptions
+    ) -> StoreBinding:
+        store = VaultStore(name, self, workload, opts)
+        return StoreBinding(
+            parameters={
+                "audience": configure.AUDIENCE,
+                "objects": spc_objects(workload),
+            },
+            mounted_files=[file for secret in workload.secrets for file in secret.files],
+            ready=[store.job],
+            outputs={
+                "vaultRole": identity.reader.name,
+                "vaultSecretPaths": {
+                    secret.name: configure.api_path(workload, secret) for secret in workload.secrets
+                },
+            },
+        )
+
+
+class VaultStore(pulumi.ComponentResource):
+    """A workload's secrets, policy and role in Vault, written by a Job that Pulumi awaits."""
+
+    def __init__(
+        self, name: str, server: VaultServer, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Before a workload held it, it was at the top of the stack.
+        super().__init__(
+            STORE_TYPE, name, None, was_at_top(opts)
+        )
+        self.server = server
+        namespace = server.namespace_name
+        in_namespace = pulumi.ResourceOptions(parent=self, provider=server.provider, depends_on=[server.namespace])
 
         entries: list[pulumi.Output[str]] = []
         for secret in workload.secrets:
-            values = secret_values(secret, parent=self)
+            values = secret_values(workload, secret, parent=self)
             entries.append(pulumi.Output.all(values.value, values.parts).apply(_entry_of(secret)))
-        in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[self.namespace]))
-        # A Kubernetes Secret holds at most 1 MiB: the token, and each value, get one of their own.
         self.inputs = [
             Secret(
-                f"{name}-vault-configure-token",
-                metadata=ObjectMetaArgs(name=TOKEN_SECRET, namespace=namespace),
+                f"{workload.resource_name(secret)}-vault-value",
+                metadata=ObjectMetaArgs(name=value_secret(workload, secret), namespace=namespace),
                 type="Opaque",
-                string_data={configure.TOKEN_KEY: self.root_token},
-                opts=in_namespace,
-            ),
-            *(
-                Secret(
-                    f"{name}-vault-value-{secret.name}",
-                    metadata=ObjectMetaArgs(name=value_secret(secret), namespace=namespace),
-                    type="Opaque",
-                    string_data={configure.values_key(secret): value},
-                    opts=in_namespace,
-                )
-                for secret, value in zip(workload.secrets, entries, strict=True)
-            ),
+                string_data={configure.values_key(secret): value},
+                # Its name before it was named after the secret first.
+                opts=pulumi.ResourceOptions.merge(
+                    in_namespace,
+                    pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-vault-value-{secret.name}")]),
+                ),
+            )
+            for secret, value in zip(workload.secrets, entries, strict=True)
         ]
         script = configure.script(workload)
-        digest_inputs = pulumi.Output.all(self.root_token, *entries).apply(
-            lambda values: job_name(
-                values[0], json.dumps([script, charts.VAULT_IMAGE, self.address, *values[1:]])
-            )
+        digest_inputs = pulumi.Output.all(server.root_token, *entries).apply(
+            lambda values: job_name(values[0], json.dumps([script, charts.VAULT_IMAGE, server.address, *values[1:]]))
         )
         self.job = Job(
             f"{name}-vault-configure",
             # The digest is keyed with the root token, so it may be shown.
             metadata=ObjectMetaArgs(name=pulumi.Output.unsecret(digest_inputs), namespace=namespace),
             spec=self._job_spec(script, workload),
-            opts=pulumi.ResourceOptions.merge(
-                on_cluster, pulumi.ResourceOptions(depends_on=[self.release, *self.inputs])
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=server.provider, depends_on=[server.release, server.token_secret, *self.inputs]
             ),
         )
-        self.register_outputs({"address": self.address})
+        self.register_outputs({})
 
-    def _job_spec(self, script: str, workload: Workload) -> JobSpecArgs:
+    def _job_spec(self, script: str, workload: WorkloadSpec) -> JobSpecArgs:
         container = ContainerArgs(
             name="configure",
             image=charts.VAULT_IMAGE,
             command=["/bin/sh", "-c", script],
             env=[
-                EnvVarArgs(name="VAULT_ADDR", value=self.address),
+                EnvVarArgs(name="VAULT_ADDR", value=self.server.address),
                 EnvVarArgs(
                     name="VAULT_TOKEN",
                     value_from=EnvVarSourceArgs(
@@ -259,7 +318,7 @@ class VaultStore(pulumi.ComponentResource):
                     name="values",
                     projected=ProjectedVolumeSourceArgs(
                         sources=[
-                            VolumeProjectionArgs(secret=SecretProjectionArgs(name=value_secret(secret)))
+                            VolumeProjectionArgs(secret=SecretProjectionArgs(name=value_secret(workload, secret)))
                             for secret in workload.secrets
                         ]
                     ),
@@ -268,31 +327,3 @@ class VaultStore(pulumi.ComponentResource):
             ],
         )
         return JobSpecArgs(backoff_limit=3, template=PodTemplateSpecArgs(spec=pod))
-
-
-def build(stack: StackConfig, cluster: Cluster, workload: Workload, identity: IdentityBinding) -> StoreBinding:
-    if not isinstance(identity.reader, VaultRole):
-        raise TypeError("Vault grants read access to a role of its Kubernetes auth")
-    store = VaultStore(PREFIX, stack.of(VaultSettings), cluster, workload, identity.reader)
-    entry = registry.STORES["vault"]
-    return StoreBinding(
-        provider=entry.provider,
-        # The store installs the chart itself: it holds the server as well as the provider.
-        chart=None,
-        chart_values={},
-        token_audiences=entry.token_audiences,
-        parameters={
-            "audience": configure.AUDIENCE,
-            "objects": spc_objects(workload),
-        },
-        mounted_files=[file for secret in workload.secrets for file in secret.files],
-        ready=[store.job],
-        outputs={
-            "vaultNamespace": store.namespace.metadata.name,
-            "vaultAddress": store.address,
-            "vaultRole": identity.reader.name,
-            "vaultSecretPaths": {
-                secret.name: configure.api_path(workload, secret) for secret in workload.secrets
-            },
-        },
-    )

@@ -19,7 +19,8 @@ POLICY = "aws:iam/policy:Policy"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 FAILOVER = {f"{P}:failoverRegion": "eu-west-1"}
 SEVERAL = json.dumps([{"name": "db", "keys": ["username", "password"]}, {"name": "api-token"}])
-AWS_IDENTITIES = [name for name, mode in registry.IDENTITIES.items() if mode.store == "secretsManager"]
+AWS_IDENTITIES = [name for name, mode in registry.IDENTITIES.items() if mode.store.name == "secretsManager"]
+assert AWS_IDENTITIES, "the failover tests run for every identity mode of Secrets Manager"
 
 
 @pytest.fixture(scope="module", params=AWS_IDENTITIES)

@@ -85,12 +85,12 @@ def test_the_authorized_pod_waits_for_the_policy_to_be_attached(aws_dev: Program
     assert aws_dev.depends_on(authorized, aws_dev.one(ATTACHMENT))
 
 def test_the_provider_chart_is_told_the_region(aws_dev: ProgramRun):
-    release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-provider")
+    release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-provider")
     assert release.inputs["chart"] == "secrets-store-csi-driver-provider-aws"
     assert release.inputs["values"]["awsRegion"] == "eu-central-1"
 
 def test_the_driver_requests_the_tokens_the_aws_provider_exchanges(aws_dev: ProgramRun):
-    release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver")
+    release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-driver")
     assert release.inputs["values"]["tokenRequests"] == [
         {"audience": "sts.amazonaws.com"},
         {"audience": "pods.eks.amazonaws.com"},

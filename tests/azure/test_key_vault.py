@@ -56,11 +56,25 @@ def test_a_generated_vault_name_is_unique_and_fits_key_vault_rules(azure_dev: Pr
     assert name == "secretstore-" + suffix.outputs["result"]
     assert len(name) <= 24 and KEY_VAULT_NAME.fullmatch(name)
 
-def test_the_longest_generated_vault_name_still_fits():
+@pytest.mark.parametrize(
+    "workload, prefix",
+    [
+        ("secretstore", "secretstore-"),
+        ("payments", "payments-"),
+        # A DNS label may start with a digit, run hyphens together, and be 63 long.
+        ("9lives", "kv-9lives-"),
+        ("a--b---c", "a-b-c-"),
+        ("x" * 63, "x" * 15 + "-"),
+        ("abcdefghijklmn--opq", "abcdefghijklmn-"),
+    ],
+)
+def test_every_workload_name_makes_a_vault_name_key_vault_takes(workload: str, prefix: str):
     from secretstore_csi.azure import key_vault
 
-    longest = key_vault.VAULT_NAME_PREFIX + "z" * key_vault.VAULT_SUFFIX_LENGTH
-    assert len(longest) <= 24 and KEY_VAULT_NAME.fullmatch(longest)
+    assert key_vault.vault_name_prefix(workload) == prefix
+    for suffix in ("z" * key_vault.VAULT_SUFFIX_LENGTH, "0" * key_vault.VAULT_SUFFIX_LENGTH):
+        name = prefix + suffix
+        assert len(name) <= 24 and KEY_VAULT_NAME.fullmatch(name), name
 
 def test_a_vault_name_from_config_is_used_as_is():
     run = run_program("azure-dev", set_={f"{P}:keyVaultName": "team-payments-kv"})
@@ -101,9 +115,9 @@ def test_the_secret_provider_class_names_the_vault_tenant_and_client(azure_dev: 
     ]
 
 def test_the_driver_requests_the_azure_token_audience(azure_dev: ProgramRun):
-    driver = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver").inputs
+    driver = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-driver").inputs
     assert driver["values"]["tokenRequests"] == [{"audience": "api://AzureADTokenExchange"}]
-    provider = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-provider").inputs
+    provider = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-provider").inputs
     assert (provider["chart"], provider["version"]) == ("csi-secrets-store-provider-azure", "1.8.2")
     assert provider["repositoryOpts"]["repo"] == "https://azure.github.io/secrets-store-csi-driver-provider-azure/charts"
 

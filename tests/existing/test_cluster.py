@@ -68,7 +68,7 @@ def test_a_context_the_given_kubeconfig_lacks_is_refused():
 def test_the_kubelet_directory_of_microk8s_reaches_the_driver():
     microk8s = "/var/snap/microk8s/common/var/lib/kubelet"
     run = run_program("local-dev", set_={f"{P}:kubeletRootDir": microk8s})
-    driver = run.one("kubernetes:helm.sh/v3:Release", "secretstore-demo-driver").inputs
+    driver = run.one("kubernetes:helm.sh/v3:Release", "secretstore-driver").inputs
     assert driver["values"]["linux"] == {"kubeletRootDir": microk8s}
     (daemonset,) = [o for o in render(driver, "1.35") if o["kind"] == "DaemonSet"]
     paths = [v["hostPath"]["path"] for v in daemonset["spec"]["template"]["spec"]["volumes"] if "hostPath" in v]

@@ -179,9 +179,9 @@ def test_every_object_passes_the_strict_schema_and_the_crd(several: ProgramRun):
 
 
 def test_the_driver_requests_exactly_the_workload_pool(gcp_dev: ProgramRun):
-    driver = gcp_dev.one(RELEASE, "secretstore-demo-driver").inputs
+    driver = gcp_dev.one(RELEASE, "secretstore-driver").inputs
     assert driver["values"]["tokenRequests"] == [{"audience": POOL}]
-    assert tuple(gcp_dev.program["store"].token_audiences) == (POOL,)
+    assert tuple(gcp_dev.program["platform"].store.install.token_audiences) == (POOL,)
     assert gcp_dev.one("gcp:container/cluster:Cluster").inputs["workloadIdentityConfig"]["workloadPool"] == POOL
 
 

@@ -23,7 +23,7 @@ from tests.authorities import CHARTS, RELEASE, chart_defaults, plain, render, va
 from tests.harness import ProgramRun, run_combination
 
 P = "secretstore-csi"
-DRIVER = "secretstore-demo-driver"
+DRIVER = "secretstore-driver"
 LIFECYCLE = {f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"}), f"{P}:syncSecret": "true"}
 VERSIONS = [".".join(map(str, charts.MIN_KUBERNETES_VERSION)), settings.DEFAULT_KUBERNETES_VERSION]
 # Kinds that live outside any namespace, among those the charts and the program create.
@@ -184,7 +184,7 @@ def test_every_value_the_program_sets_is_a_key_of_the_chart(rendered: Rendered):
 
 
 def test_the_driver_requests_exactly_the_stores_token_audiences(rendered: Rendered):
-    binding = rendered.run.program["store"]
+    binding = rendered.run.program["platform"].store.install
     assert binding.token_audiences, "every provider here exchanges a token the driver requests"
     if rendered.store.token_audiences:
         assert tuple(binding.token_audiences) == rendered.store.token_audiences
@@ -250,7 +250,7 @@ def test_every_rendered_object_is_valid_in_strict_mode(rendered: Rendered):
 @pytest.fixture(scope="module")
 def aws_releases() -> dict[str, dict[str, Any]]:
     run = _run(("aws", "secretsManager", "irsa"), False)
-    return {name: run.one(RELEASE, name).inputs for name in (DRIVER, "secretstore-demo-provider")}
+    return {name: run.one(RELEASE, name).inputs for name in (DRIVER, "secretstore-provider")}
 
 
 def test_a_misspelled_value_fails_the_key_check(aws_releases):
@@ -268,7 +268,7 @@ def test_a_missing_audience_fails_the_audience_check(aws_releases):
 
 
 def test_the_bundled_driver_left_on_fails_the_provider_check(aws_releases):
-    release = aws_releases["secretstore-demo-provider"]
+    release = aws_releases["secretstore-provider"]
     values = {**release["values"], "secrets-store-csi-driver": {"install": True}}
     objects = render(release, settings.DEFAULT_KUBERNETES_VERSION, values)
     problems = bundled_driver_problems(objects)
@@ -278,7 +278,7 @@ def test_the_bundled_driver_left_on_fails_the_provider_check(aws_releases):
 
 
 def test_a_socket_in_a_directory_the_driver_does_not_read_fails_the_socket_check(aws_releases):
-    release = aws_releases["secretstore-demo-provider"]
+    release = aws_releases["secretstore-provider"]
     driver = render(aws_releases[DRIVER], settings.DEFAULT_KUBERNETES_VERSION)
     moved = render(release, settings.DEFAULT_KUBERNETES_VERSION, {**release["values"], "providerVolume": "/opt/elsewhere"})
     assert socket_problems(driver, moved, "aws") != []

@@ -11,7 +11,7 @@ from tests.harness import ProgramRun, provider_install
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
-DRIVER = "secretstore-demo-driver"
+DRIVER = "secretstore-driver"
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def test_the_demo_containers_are_hardened_beyond_the_profile(run: ProgramRun):
 
 def test_the_deployments_come_after_the_class_the_account_and_the_releases(run: ProgramRun):
     # Destroy runs in reverse, so the pods also go before the driver they mount through.
-    before = [run.one(SPC), run.one(SERVICE_ACCOUNT, "secretstore-demo-service-account"), *run.of_type(RELEASE)]
+    before = [run.one(SPC), run.one(SERVICE_ACCOUNT, "secretstore-service-account"), *run.of_type(RELEASE)]
     if provider_install(run) not in before:
         before.append(provider_install(run))
     assert len(before) == 4
@@ -171,7 +171,7 @@ def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_p
         },
     }
     kubernetes_validate.validate(namespace.inputs, KUBERNETES_VERSION, strict=True)
-    for resource in [run.one(SPC), run.one(SERVICE_ACCOUNT, "secretstore-demo-service-account"), *run.of_type(DEPLOYMENT)]:
+    for resource in [run.one(SPC), run.one(SERVICE_ACCOUNT, "secretstore-service-account"), *run.of_type(DEPLOYMENT)]:
         assert resource.inputs["metadata"]["namespace"] == "payments"
         assert run.depends_on(resource, namespace), resource.name
     assert run.exports["namespace"].value == "payments"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from secretstore_csi.model import StoreSecret, Workload
+from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.vault import configure
 
 # What the stand-in does: `auth enable` fails when the path is in use, as Vault's does;
@@ -55,21 +55,20 @@ def vault_cli(tmp_path: Path) -> dict[str, str]:
     }
 
 
-WORKLOAD = Workload(
-    namespace="payments",
-    service_account="api",
-    secrets=(
-        StoreSecret(name="db", keys=("username", "password"), given={}),
-        StoreSecret(name="api-token", keys=(), given={}),
-    ),
+SECRETS = (
+    StoreSecret(name="db", keys=("username", "password"), given={}),
+    StoreSecret(name="api-token", keys=(), given={}),
 )
+# The single workload of a stack without `workloads`, which keeps its names.
+WORKLOAD = WorkloadSpec(name="secretstore", namespace="payments", service_account="api", secrets=SECRETS, legacy_names=True)
+LISTED = WorkloadSpec(name="billing", namespace="payments", service_account="billing-api", secrets=SECRETS)
 
 
-def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    for secret in WORKLOAD.secrets:
+def _run(env: dict[str, str], workload: WorkloadSpec = WORKLOAD) -> subprocess.CompletedProcess[str]:
+    for secret in workload.secrets:
         entry = configure.entry(secret, "v", {"username": "u", "password": "p"} if secret.keys else {"": "t"})
         (Path(env["VALUES_DIR"]) / configure.values_key(secret)).write_text(entry)
-    return subprocess.run(["sh", "-c", configure.script(WORKLOAD)], env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(["sh", "-c", configure.script(workload)], env=env, capture_output=True, text=True, check=False)
 
 
 def test_the_script_runs_twice_and_the_second_run_changes_nothing(vault_cli: dict[str, str]):
@@ -104,6 +103,29 @@ def test_the_script_writes_each_secret_and_a_role_for_exactly_the_account(vault_
         "bound_service_account_namespaces=payments audience=vault token_policies=secretstore-payments-api "
         "token_ttl=20m"
     ) in calls
+
+
+def test_a_listed_workload_gets_paths_a_role_and_a_policy_named_after_it(vault_cli: dict[str, str]):
+    assert _run(vault_cli, LISTED).returncode == 0
+    state = Path(vault_cli["FAKE_VAULT_STATE"])
+    calls = (state / "calls").read_text().splitlines()
+    assert "kv put secret/secretstore/payments/billing/db -" in calls
+    assert (
+        "write auth/kubernetes/role/billing bound_service_account_names=billing-api "
+        "bound_service_account_namespaces=payments audience=vault token_policies=secretstore-billing token_ttl=20m"
+    ) in calls
+    assert (state / "policy-secretstore-billing").read_text() == (
+        'path "secret/data/secretstore/payments/billing/db" {\n  capabilities = ["read"]\n}\n'
+        'path "secret/data/secretstore/payments/billing/api-token" {\n  capabilities = ["read"]\n}\n'
+    )
+
+
+def test_a_second_workloads_job_finds_the_auth_method_enabled(vault_cli: dict[str, str]):
+    assert _run(vault_cli, WORKLOAD).returncode == 0
+    second = _run(vault_cli, LISTED)
+    assert second.returncode == 0, second.stderr
+    calls = (Path(vault_cli["FAKE_VAULT_STATE"]) / "calls").read_text().splitlines()
+    assert calls.count("auth enable kubernetes") == 1
 
 
 def test_a_value_the_cli_cannot_read_stops_the_script(vault_cli: dict[str, str]):

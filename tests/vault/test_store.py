@@ -166,12 +166,12 @@ def test_the_class_reads_each_mounted_file_from_its_field(several: ProgramRun):
 
 
 def test_the_driver_requests_the_audience_the_role_checks(local: ProgramRun):
-    driver = local.one(RELEASE, "secretstore-demo-driver").inputs
+    driver = local.one(RELEASE, "secretstore-driver").inputs
     assert driver["values"]["tokenRequests"] == [{"audience": "vault"}]
 
 
 def test_the_releases_install_side_by_side_and_the_pods_wait_for_the_job(local: ProgramRun):
-    driver, vault = local.one(RELEASE, "secretstore-demo-driver"), local.one(RELEASE, "secretstore-vault")
+    driver, vault = local.one(RELEASE, "secretstore-driver"), local.one(RELEASE, "secretstore-vault")
     job = local.one(JOB)
     assert not local.depends_on(vault, driver) and not local.depends_on(driver, vault)
     assert local.depends_on(job, vault)

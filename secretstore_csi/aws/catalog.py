@@ -1,0 +1,91 @@
+"""AWS's catalog entries: an EKS cluster, Secrets Manager, IRSA and EKS Pod Identity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from secretstore_csi import charts
+from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+
+if TYPE_CHECKING:
+    from secretstore_csi.aws.cluster import EksCluster
+    from secretstore_csi.aws.secrets_manager import SecretReaderRole
+    from secretstore_csi.seam import Cluster, ClusterBuilder, IdentityInstaller, StoreInstaller
+
+SETTINGS = "secretstore_csi.aws.settings"
+
+
+def _eks() -> ClusterBuilder[EksCluster]:
+    from secretstore_csi.aws.cluster import build
+
+    return build
+
+
+def _secrets_manager() -> StoreInstaller[Cluster, SecretReaderRole]:
+    from secretstore_csi.aws.secrets_manager import SecretsManager
+
+    return SecretsManager
+
+
+def _irsa() -> IdentityInstaller[EksCluster, SecretReaderRole]:
+    from secretstore_csi.aws.irsa import IrsaIssuer
+
+    return IrsaIssuer
+
+
+def _pod_identity() -> IdentityInstaller[EksCluster, SecretReaderRole]:
+    from secretstore_csi.aws.pod_identity import PodIdentityAgent
+
+    return PodIdentityAgent
+
+
+EKS: ClusterSource[EksCluster] = ClusterSource(
+    name="aws",
+    title="an EKS cluster",
+    settings=settings_model(SETTINGS, "AwsClusterSettings"),
+    default_store="secretsManager",
+    build=_eks,
+)
+
+SECRETS_MANAGER: SecretStore[Cluster, SecretReaderRole] = SecretStore(
+    name="secretsManager",
+    title="AWS Secrets Manager",
+    settings=settings_model(SETTINGS, "SecretsManagerSettings"),
+    provider="aws",
+    chart=charts.AWS_PROVIDER,
+    # The provider exchanges the first for IRSA and the second for EKS Pod Identity; the
+    # driver requests both, as the provider chart's default does.
+    token_audiences=("sts.amazonaws.com", "pods.eks.amazonaws.com"),
+    # SecretString: at most 65,536 bytes (Secrets Manager quotas).
+    max_secret_bytes=65_536,
+    clusters=("aws",),
+    default_identity="irsa",
+    install=_secrets_manager,
+)
+
+IRSA: IdentityMode[EksCluster, SecretReaderRole] = IdentityMode(
+    name="irsa",
+    title="IAM Roles for Service Accounts",
+    settings=settings_model(SETTINGS, "IrsaSettings"),
+    store=SECRETS_MANAGER,
+    clusters=("aws",),
+    denials=("An IAM role must be associated with service account",),
+    install=_irsa,
+)
+
+POD_IDENTITY: IdentityMode[EksCluster, SecretReaderRole] = IdentityMode(
+    name="podIdentity",
+    title="EKS Pod Identity",
+    settings=settings_model(SETTINGS, "PodIdentitySettings"),
+    store=SECRETS_MANAGER,
+    clusters=("aws",),
+    # The agent finds no association for `default`; the provider then fails to fetch the
+    # secret ("Failed fetching secret" in the primary region, "Failed to fetch secret from
+    # all regions" with a failover region), not with IRSA's message.
+    denials=("Failed fetching secret", "Failed to fetch secret"),
+    install=_pod_identity,
+)
+
+CLUSTERS = (EKS,)
+STORES = (SECRETS_MANAGER,)
+IDENTITIES = (IRSA, POD_IDENTITY)

@@ -1,0 +1,89 @@
+"""Azure's catalog entries: an AKS cluster, Key Vault, an Entra application and a managed identity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from secretstore_csi import charts
+from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+
+if TYPE_CHECKING:
+    from secretstore_csi.azure.cluster import AksCluster
+    from secretstore_csi.azure.key_vault import VaultReader
+    from secretstore_csi.seam import ClusterBuilder, IdentityInstaller, StoreInstaller
+
+SETTINGS = "secretstore_csi.azure.settings"
+# Newer Entra responses say AADSTS700213 for the same missing federated credential.
+NO_FEDERATED_CREDENTIAL = ("AADSTS70021", "AADSTS700213")
+
+
+def _aks() -> ClusterBuilder[AksCluster]:
+    from secretstore_csi.azure.cluster import build
+
+    return build
+
+
+def _key_vault() -> StoreInstaller[AksCluster, VaultReader]:
+    from secretstore_csi.azure.key_vault import KeyVault
+
+    return KeyVault
+
+
+def _application() -> IdentityInstaller[AksCluster, VaultReader]:
+    from secretstore_csi.azure.application import EntraApplications
+
+    return EntraApplications
+
+
+def _managed_identity() -> IdentityInstaller[AksCluster, VaultReader]:
+    from secretstore_csi.azure.managed_identity import ManagedIdentities
+
+    return ManagedIdentities
+
+
+AKS: ClusterSource[AksCluster] = ClusterSource(
+    name="azure",
+    title="an AKS cluster with an OIDC issuer",
+    settings=settings_model(SETTINGS, "AzureClusterSettings"),
+    default_store="keyVault",
+    build=_aks,
+)
+
+KEY_VAULT: SecretStore[AksCluster, VaultReader] = SecretStore(
+    name="keyVault",
+    title="Azure Key Vault",
+    settings=settings_model(SETTINGS, "KeyVaultSettings"),
+    provider="azure",
+    chart=charts.AZURE_PROVIDER,
+    token_audiences=("api://AzureADTokenExchange",),
+    # "a maximum size of 25k bytes each" (About Azure Key Vault secrets).
+    max_secret_bytes=25_000,
+    clusters=("azure",),
+    default_identity="application",
+    install=_key_vault,
+)
+
+APPLICATION: IdentityMode[AksCluster, VaultReader] = IdentityMode(
+    name="application",
+    title="an Entra application with a federated credential",
+    settings=settings_model(SETTINGS, "ApplicationSettings"),
+    store=KEY_VAULT,
+    clusters=("azure",),
+    denials=NO_FEDERATED_CREDENTIAL,
+    install=_application,
+)
+
+MANAGED_IDENTITY: IdentityMode[AksCluster, VaultReader] = IdentityMode(
+    name="managedIdentity",
+    title="a user-assigned managed identity with a federated credential",
+    settings=settings_model(SETTINGS, "ManagedIdentitySettings"),
+    store=KEY_VAULT,
+    clusters=("azure",),
+    # "No matching federated identity record found" for the default service account.
+    denials=NO_FEDERATED_CREDENTIAL,
+    install=_managed_identity,
+)
+
+CLUSTERS = (AKS,)
+STORES = (KEY_VAULT,)
+IDENTITIES = (APPLICATION, MANAGED_IDENTITY)

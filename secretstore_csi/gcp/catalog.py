@@ -1,0 +1,73 @@
+"""GCP's catalog entries: a GKE cluster, Secret Manager and Workload Identity Federation for GKE."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+
+if TYPE_CHECKING:
+    from secretstore_csi.gcp.cluster import GkeCluster
+    from secretstore_csi.gcp.workload_identity import WorkloadPrincipal
+    from secretstore_csi.seam import ClusterBuilder, IdentityInstaller, StoreInstaller
+
+SETTINGS = "secretstore_csi.gcp.settings"
+
+
+def _gke() -> ClusterBuilder[GkeCluster]:
+    from secretstore_csi.gcp.cluster import build
+
+    return build
+
+
+def _secret_manager() -> StoreInstaller[GkeCluster, WorkloadPrincipal]:
+    from secretstore_csi.gcp.secret_manager import SecretManager
+
+    return SecretManager
+
+
+def _workload_identity() -> IdentityInstaller[GkeCluster, WorkloadPrincipal]:
+    from secretstore_csi.gcp.workload_identity import WorkloadIdentityPool
+
+    return WorkloadIdentityPool
+
+
+GKE: ClusterSource[GkeCluster] = ClusterSource(
+    name="gcp",
+    title="a GKE Standard cluster with Workload Identity Federation",
+    settings=settings_model(SETTINGS, "GcpClusterSettings"),
+    default_store="secretManager",
+    build=_gke,
+)
+
+SECRET_MANAGER: SecretStore[GkeCluster, WorkloadPrincipal] = SecretStore(
+    name="secretManager",
+    title="Google Cloud Secret Manager",
+    settings=settings_model(SETTINGS, "SecretManagerSettings"),
+    provider="gcp",
+    # Upstream publishes a manifest, not a chart: the store installs the provider.
+    chart=None,
+    # The cluster's workload pool, <project>.svc.id.goog: the store's install says which.
+    token_audiences=(),
+    # "Must be no larger than 64KiB" (SecretVersion.secret_data).
+    max_secret_bytes=65_536,
+    clusters=("gcp",),
+    default_identity="workloadIdentity",
+    install=_secret_manager,
+)
+
+WORKLOAD_IDENTITY: IdentityMode[GkeCluster, WorkloadPrincipal] = IdentityMode(
+    name="workloadIdentity",
+    title="Workload Identity Federation for GKE, the service account as the principal",
+    settings=settings_model(SETTINGS, "WorkloadIdentitySettings"),
+    store=SECRET_MANAGER,
+    clusters=("gcp",),
+    # Every service account gets a federated token; Secret Manager refuses the version to a
+    # principal without the role on the secret.
+    denials=("Permission 'secretmanager.versions.access' denied",),
+    install=_workload_identity,
+)
+
+CLUSTERS = (GKE,)
+STORES = (SECRET_MANAGER,)
+IDENTITIES = (WORKLOAD_IDENTITY,)
