@@ -7,7 +7,8 @@ the library gets them as it adds each workload. Importing this module needs no S
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from secretstore_csi import demo_app, registry
 from secretstore_csi.model import (
@@ -18,7 +19,18 @@ from secretstore_csi.model import (
     env_var_name,
     secret_document,
 )
-from secretstore_csi.settings import PlatformConfig
+from secretstore_csi.settings import (
+    DNS_LABEL_RULE,
+    JSON_KEYS_RULE,
+    NAMESPACE_RULE,
+    SECRETS_RULE,
+    SERVICE_ACCOUNT_RULE,
+    PlatformConfig,
+    dns_label,
+    json_keys,
+    namespace_name,
+    trusted_service_account,
+)
 
 # Kubernetes: a label value is at most 63 characters, and the demo's Deployments carry their
 # names in the label app.kubernetes.io/instance (kubernetes.io, "Labels and Selectors").
@@ -29,6 +41,29 @@ DEMO_NAME_MAX = LABEL_VALUE_MAX - len("-unauthorized")
 def plain_values(secret: StoreSecret) -> dict[str, str]:
     """The values of a secret that are known now: those given as plain strings."""
     return {key: value for key, value in (secret.given or {}).items() if isinstance(value, str)}
+
+
+def name_problems(workload: WorkloadSpec) -> list[str]:
+    """The names a workload and its secrets have, checked as the stack config checks its keys:
+    for a workload a program makes itself."""
+    checks: list[tuple[str, object, Callable[[Any], object], str]] = [
+        ("name", workload.name, dns_label, DNS_LABEL_RULE),
+        ("namespace", workload.namespace, namespace_name, NAMESPACE_RULE),
+        ("serviceAccount", workload.service_account, trusted_service_account, SERVICE_ACCOUNT_RULE),
+    ]
+    for index, secret in enumerate(workload.secrets):
+        checks.append((f"secrets[{index}].name", secret.name, dns_label, DNS_LABEL_RULE))
+        if secret.keys:
+            checks.append((f"secrets[{index}].keys", list(secret.keys), json_keys, JSON_KEYS_RULE))
+    problems = []
+    for key, value, parse, rule in checks:
+        try:
+            parse(value)
+        except ValueError:
+            problems.append(f"{workload.config_path}{key} = {value!r}: {rule.removeprefix('expected ')}")
+    if not workload.secrets:
+        problems.append(f"{workload.config_path}secrets: {SECRETS_RULE.removeprefix('expected ')}")
+    return problems
 
 
 def platform_problems(
@@ -69,15 +104,15 @@ def shared_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
         if other is not workload:
             problems.append(
                 f"{workload.config_path}name = {workload.name!r}: expected a name no other workload has; "
-                f"{_label(other)} has it too"
+                f"{other.label} has it too"
             )
             continue
         pair = (workload.namespace, workload.service_account)
         other = trusted.setdefault(pair, workload)
         if other is not workload:
             problems.append(
-                f"{workload.config_path.rstrip('.')}: namespace {pair[0]!r} and serviceAccount {pair[1]!r} are "
-                f"also {_label(other)}'s: expected a service account that no other workload's principal trusts"
+                f"{workload.label}: namespace {pair[0]!r} and serviceAccount {pair[1]!r} are also {other.label}'s: "
+                "expected a service account that no other workload's principal trusts"
             )
         for index, secret in enumerate(workload.secrets):
             names = _derived_names(workload, secret)
@@ -86,16 +121,12 @@ def shared_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
                 other, other_index = derived[clash]
                 problems.append(
                     f"{workload.secret_key(index)}.name = {secret.name!r}: a resource of it would be named {clash}, "
-                    f"as one of {_label(other)}'s secret {other.secrets[other_index].name!r} is: expected workload "
+                    f"as one of {other.label}'s secret {other.secrets[other_index].name!r} is: expected workload "
                     "and secret names that do not run into another workload's"
                 )
             for name in names:
                 derived.setdefault(name, (workload, index))
     return problems
-
-
-def _label(workload: WorkloadSpec) -> str:
-    return f"{workload.config_path.rstrip('.')} ({workload.name})" if workload.config_path else workload.name
 
 
 def _derived_names(workload: WorkloadSpec, secret: StoreSecret) -> list[str]:

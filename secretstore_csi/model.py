@@ -121,6 +121,11 @@ class WorkloadSpec:
         """The `sub` claim of this service account's tokens: what a cloud identity trusts."""
         return f"system:serviceaccount:{self.namespace}:{self.service_account}"
 
+    @property
+    def label(self) -> str:
+        """The workload in a message about it as a whole: its config key and name, or its name."""
+        return f"{self.config_path.removesuffix('.')} ({self.name})" if self.config_path.endswith(".") else self.name
+
     def resource_name(self, secret: StoreSecret) -> str:
         """The Pulumi name of a secret in the store."""
         return f"{self.name}-{secret.name}"

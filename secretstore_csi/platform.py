@@ -149,7 +149,8 @@ class Platform(pulumi.ComponentResource):
         does not fit."""
         workloads = [*self._workloads, workload]
         store = registry.STORES[self.config.store]
-        problems = checks.secret_problems(
+        problems = checks.name_problems(workload)
+        problems += checks.secret_problems(
             workload, values or {}, self.config.driver.sync_secret, store.max_secret_bytes, store.title
         )
         problems += checks.shared_problems(workloads)
@@ -239,17 +240,17 @@ class Workload(pulumi.ComponentResource):
         names = spec.kubernetes_names(install.provider)
         synced = names.synced_secret if config.driver.sync_secret else None
 
-        # Before a workload held them, they were in its demo's component.
+        # The stack's single workload had them in its demo's component.
         old = f"{name}-demo"
         service_account = objects.service_account(
-            f"{name}-service-account", spec, identity, _moved(in_namespace, f"{old}-service-account", old)
+            f"{name}-service-account", spec, identity, _moved(in_namespace, spec, f"{old}-service-account", old)
         )
         spc = objects.secret_provider_class(
             f"{name}-secret-provider-class",
             spec,
             names.secret_provider_class,
             objects.secret_provider_class_spec(install.provider, store, identity, synced),
-            _after(_moved(in_namespace, f"{old}-secret-provider-class", old), platform.csi.driver_release),
+            _after(_moved(in_namespace, spec, f"{old}-secret-provider-class", old), platform.csi.driver_release),
         )
 
         self.namespace = service_account.metadata.namespace
@@ -290,6 +291,10 @@ def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulu
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(dependencies)))
 
 
-def _moved(opts: pulumi.ResourceOptions, old_name: str, old_parent: str) -> pulumi.ResourceOptions:
+def _moved(
+    opts: pulumi.ResourceOptions, workload: WorkloadSpec, old_name: str, old_parent: str
+) -> pulumi.ResourceOptions:
+    if not workload.legacy_names:
+        return opts
     alias = pulumi.Alias(name=old_name, parent=pulumi.create_urn(old_parent, DEMO_TYPE))
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias]))

@@ -34,10 +34,17 @@ MOVED_FROM_STACK = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
 DEMO_TYPE = "secretstore-csi:kubernetes:SecretStoreDemo"
 
 
-def was_at_top(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
-    """`opts` for a component that was at the top of the stack before a platform or a workload
-    held it. The engine applies its alias to its children too."""
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=MOVED_FROM_STACK))
+def top_aliases(workload: WorkloadSpec | None = None) -> list[pulumi.Alias]:
+    """The alias of what was at the top of the stack before a platform or a workload held it:
+    a platform's parts, and those of a stack's single workload (`legacy_names`). A listed
+    workload's never were."""
+    return MOVED_FROM_STACK if workload is None or workload.legacy_names else []
+
+
+def was_at_top(opts: pulumi.ResourceOptions | None, workload: WorkloadSpec | None = None) -> pulumi.ResourceOptions:
+    """`opts` with `top_aliases(workload)`. The engine applies a component's alias to its
+    children too."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=top_aliases(workload)))
 
 
 def moved_from(name: str, type_: str) -> list[pulumi.Alias]:

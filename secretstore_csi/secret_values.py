@@ -14,7 +14,7 @@ import pulumi
 import pulumi_random as random
 
 from secretstore_csi.model import GENERATED_LENGTH, SINGLE_VALUE, StoreSecret, WorkloadSpec, secret_document
-from secretstore_csi.seam import MOVED_FROM_STACK
+from secretstore_csi.seam import top_aliases
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def secret_values(workload: WorkloadSpec, secret: StoreSecret, parent: pulumi.Re
                 workload.generated_value_name(secret, key),
                 length=GENERATED_LENGTH,
                 special=False,
-                opts=pulumi.ResourceOptions(parent=parent, aliases=MOVED_FROM_STACK),
+                opts=pulumi.ResourceOptions(parent=parent, aliases=top_aliases(workload)),
             ).result
         )
     if not secret.keys:

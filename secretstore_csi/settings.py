@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, PrivateAttr, ValidationInfo, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -360,7 +360,13 @@ _JSON_KEY = r"[A-Za-z_][A-Za-z0-9_-]{0,62}"
 _CONFIG_KEY_NAME = r"[A-Za-z][A-Za-z0-9]{0,63}"
 
 
-def _json_keys(value: Any) -> tuple[str, ...]:
+JSON_KEYS_RULE = (
+    "expected a non-empty list of distinct JSON keys, each 1-63 letters, digits, '_' or '-', starting with a "
+    "letter or '_'; leave keys out for a secret that is one value"
+)
+
+
+def json_keys(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
         raise ValueError(value)
     return tuple(matching(_JSON_KEY)(key) for key in value)
@@ -372,14 +378,7 @@ class SecretEntry(ConfigObject):
     FIELDS: ClassVar[str] = "{name, keys, valueFrom}"
 
     name: Annotated[str, Accepted(dns_label, f"expected {DNS_LABEL_RULE}")]
-    keys: Annotated[
-        tuple[str, ...],
-        Accepted(
-            _json_keys,
-            "expected a non-empty list of distinct JSON keys, each 1-63 letters, digits, '_' or "
-            "'-', starting with a letter or '_'; leave keys out for a secret that is one value",
-        ),
-    ] = ()
+    keys: Annotated[tuple[str, ...], Accepted(json_keys, JSON_KEYS_RULE)] = ()
     value_from: Annotated[
         str | None,
         Accepted(
@@ -527,6 +526,20 @@ class WorkloadEntry(ConfigObject):
         description=SECRETS_RULE
     )
     demo: Boolean = False
+
+    @model_validator(mode="after")
+    def _name_as_namespace_and_account(self) -> WorkloadEntry:
+        """The name stands in for a namespace or service account left out, and must fit them."""
+        for field, parse, rule in (
+            ("namespace", namespace_name, NAMESPACE_RULE),
+            ("serviceAccount", trusted_service_account, SERVICE_ACCOUNT_RULE),
+        ):
+            if getattr(self, to_snake(field)) is None:
+                try:
+                    parse(self.name)
+                except ValueError:
+                    raise note(f".name = {self.name!r}: it is also the {field}, which is not set: {rule}") from None
+        return self
 
 
 class CommonSettings(SettingsModel):

@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -281,6 +282,14 @@ def _eks_cluster(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: s
     }
 
 
+def _entra_id(name: str, recorded: str, kind: str) -> str:
+    """An Entra id of its own for each application or identity. The stack's single workload's
+    (named `secretstore-...`) keep the ids tests/fixtures/upgrade/ was recorded with."""
+    if name.startswith("secretstore-"):
+        return recorded
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{name}"))
+
+
 def _arn(service: str, resource: str, region: str = "") -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
@@ -325,8 +334,8 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
     },
     "azure-native:managedidentity:UserAssignedIdentity": lambda m, a, name: {
         "name": f"{a.name}4d5e6f7a",
-        "clientId": "7e57c11e-0000-4000-8000-00000000c11d",
-        "principalId": "7e57c11e-0000-4000-8000-0000000001d1",
+        "clientId": _entra_id(a.name, "7e57c11e-0000-4000-8000-00000000c11d", "client"),
+        "principalId": _entra_id(a.name, "7e57c11e-0000-4000-8000-0000000001d1", "principal"),
         "tenantId": TENANT,
     },
     "azure-native:managedidentity:FederatedIdentityCredential": lambda m, a, name: {
@@ -364,12 +373,12 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
         "associationId": "a-1b2c3d4e5f6a7b8c9",
     },
     "azuread:index/application:Application": lambda m, a, name: {
-        "clientId": "5f1c2a3b-1111-4222-8333-944455556666",
-        "objectId": "0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff",
-        "__id__": "/applications/0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff",
+        "clientId": _entra_id(a.name, "5f1c2a3b-1111-4222-8333-944455556666", "client"),
+        "objectId": _entra_id(a.name, "0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff", "object"),
+        "__id__": f"/applications/{_entra_id(a.name, '0a1b2c3d-aaaa-4bbb-8ccc-ddddeeeeffff', 'object')}",
     },
     "azuread:index/servicePrincipal:ServicePrincipal": lambda m, a, name: {
-        "objectId": "9e8d7c6b-5555-4666-8777-988899990000",
+        "objectId": _entra_id(a.name, "9e8d7c6b-5555-4666-8777-988899990000", "object"),
     },
     "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": lambda m, a, name: {
         "credentialId": "c0ffee00-1234-4567-89ab-cdef01234567",
@@ -390,9 +399,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     it resolves to, which the tests can compare.
     """
 
-    def __init__(self, mocks: CloudMocks) -> None:
+    def __init__(self, mocks: CloudMocks, alias_specs: bool = False) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
+        self.alias_specs = alias_specs
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         if parent:
@@ -403,6 +413,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
         info = super().GetDeploymentInfo(request)
+        if self.alias_specs:
+            return info
         features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
@@ -507,6 +519,7 @@ def attempt_program(
     set_: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
     remove: tuple[str, ...] = (),
+    alias_specs: bool = False,
 ) -> ProgramRun:
     """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` (set as
     `pulumi config set --secret` would) and `remove`; returns the program's error in `error`
@@ -518,20 +531,33 @@ def attempt_program(
         config.setdefault("gcp:project", GCP_PROJECT)
     for key in remove:
         config.pop(key, None)
+    return run_under_mocks(ROOT / "__main__.py", PROJECT, stack, config, list(secrets or {}), alias_specs)
 
+
+def run_under_mocks(
+    main: Path,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    alias_specs: bool = False,
+) -> ProgramRun:
+    """Runs the program `main` of `project` with `config` under the mocks; returns the
+    program's error in `error` with what it registered. With `alias_specs` the monitor takes
+    aliases as the engine does, as specs, and records none: the SDK then resolves no alias."""
     mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=ISSUER_URL)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, alias_specs)
     mocks.monitor = monitor
     # set_mocks keeps the root stack resource of an earlier run, and with it that run's
     # exports; start each run with a stack of its own, as reset_options does.
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config, list(secrets or {}))
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config, secret_keys or [])
     run = ProgramRun(resources=monitor.registered, exports={}, calls=mocks.calls)
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        run.program.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+        run.program.update(runpy.run_path(str(main), run_name="__main__"))
         outputs = pulumi.runtime.get_root_resource().outputs
 
         def record(name: str, output: pulumi.Output[Any]) -> pulumi.Output[None]:

@@ -61,7 +61,7 @@ def test_the_check_would_catch_a_component_that_moved_without_its_alias(
 ):
     from secretstore_csi.aws import secrets_manager
 
-    monkeypatch.setattr(secrets_manager, "was_at_top", lambda opts: opts)
+    monkeypatch.setattr(secrets_manager, "was_at_top", lambda opts, workload=None: opts)
     recorded = _recorded("aws-secretsManager-irsa")
     run = scenario_run("aws-secretsManager-irsa")
     problems = upgrade_problems(recorded, run, oidc_issuer.url, oidc_issuer.chain.intermediate.sha1)

@@ -15,7 +15,7 @@ from secretstore_csi.aws.cluster import EksCluster
 from secretstore_csi.aws.secrets_manager import SecretReaderRole
 from secretstore_csi.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
 from secretstore_csi.model import WorkloadSpec
-from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, moved_from, was_at_top
+from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, moved_from, top_aliases, was_at_top
 from secretstore_csi.settings import PlatformConfig
 
 TYPE = "secretstore-csi:aws:Irsa"
@@ -76,7 +76,7 @@ class Irsa(pulumi.ComponentResource):
         self, name: str, issuer: IrsaIssuer, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
-        super().__init__(TYPE, name, None, was_at_top(opts))
+        super().__init__(TYPE, name, None, was_at_top(opts, workload))
         subject = workload.subject
         self.role = aws_iam.Role(
             iam.role_name(name),
@@ -84,6 +84,6 @@ class Irsa(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.all(issuer.oidc_provider.arn, issuer.cluster.eks.oidc_issuer).apply(
                 lambda args: iam.irsa_trust_policy(args[0], args[1], subject)
             ),
-            opts=pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK),
+            opts=pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload)),
         )
         self.register_outputs({"role_arn": self.role.arn})

@@ -75,7 +75,7 @@ class PodIdentity(pulumi.ComponentResource):
         self, name: str, cluster: EksCluster, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
-        super().__init__(TYPE, name, None, was_at_top(opts))
+        super().__init__(TYPE, name, None, was_at_top(opts, workload))
         child = pulumi.ResourceOptions(parent=self)
         namespace, account = workload.namespace, workload.service_account
         self.role = aws_iam.Role(

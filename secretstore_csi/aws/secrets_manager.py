@@ -21,7 +21,7 @@ from secretstore_csi.aws import iam
 from secretstore_csi.aws.catalog import SECRETS_MANAGER
 from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns
 from secretstore_csi.model import StoreSecret, WorkloadSpec
-from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, IdentityBinding, ProviderInstall, StoreBinding, was_at_top
+from secretstore_csi.seam import Cluster, IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
 from secretstore_csi.secret_values import secret_value
 from secretstore_csi.settings import PlatformConfig
 
@@ -145,10 +145,10 @@ class SecretsManagerStore(pulumi.ComponentResource):
             "secretstore-csi:aws:SecretsManagerStore",
             name,
             None,
-            was_at_top(opts),
+            was_at_top(opts, workload),
         )
         failover = settings.failover_region
-        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
 
         self.secrets = []
         for spec in workload.secrets:

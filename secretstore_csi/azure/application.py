@@ -14,7 +14,7 @@ from secretstore_csi import PROJECT
 from secretstore_csi.azure.cluster import AksCluster
 from secretstore_csi.azure.key_vault import VaultReader
 from secretstore_csi.model import WorkloadSpec
-from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, was_at_top
+from secretstore_csi.seam import IdentityBinding, top_aliases, was_at_top
 from secretstore_csi.settings import PlatformConfig
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -66,9 +66,9 @@ class EntraApplication(pulumi.ComponentResource):
             "secretstore-csi:azure:EntraApplication",
             name,
             None,
-            was_at_top(opts),
+            was_at_top(opts, workload),
         )
-        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
         self.application = azuread.Application(
             f"{name}-app", display_name=display_name(pulumi.get_stack(), workload), opts=child
         )

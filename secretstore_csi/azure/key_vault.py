@@ -22,7 +22,7 @@ from secretstore_csi.azure.catalog import KEY_VAULT
 from secretstore_csi.azure.cluster import AksCluster
 from secretstore_csi.azure.settings import VAULT_NAME_MAX, KeyVaultSettings
 from secretstore_csi.model import WorkloadSpec
-from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, ProviderInstall, StoreBinding, was_at_top
+from secretstore_csi.seam import IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
 from secretstore_csi.secret_values import secret_value
 from secretstore_csi.settings import PlatformConfig
 
@@ -127,9 +127,9 @@ class KeyVaultStore(pulumi.ComponentResource):
             "secretstore-csi:azure:KeyVaultStore",
             name,
             None,
-            was_at_top(opts),
+            was_at_top(opts, workload),
         )
-        child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
+        child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
 
         if settings.key_vault_name and workload.legacy_names:
             vault_name: pulumi.Input[str] = settings.key_vault_name

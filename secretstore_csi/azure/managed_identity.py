@@ -51,7 +51,7 @@ class ManagedIdentity(pulumi.ComponentResource):
             "secretstore-csi:azure:ManagedIdentity",
             name,
             None,
-            was_at_top(opts),
+            was_at_top(opts, workload),
         )
         child = pulumi.ResourceOptions(parent=self)
         self.identity = managedidentity.UserAssignedIdentity(

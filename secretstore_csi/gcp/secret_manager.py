@@ -121,7 +121,7 @@ class SecretManagerStore(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
-        super().__init__(STORE_TYPE, name, None, was_at_top(opts))
+        super().__init__(STORE_TYPE, name, None, was_at_top(opts, workload))
         child = pulumi.ResourceOptions(parent=self)
         project = cluster.project
         if settings.secret_id_prefix is not None:

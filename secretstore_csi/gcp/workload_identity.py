@@ -76,7 +76,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             "secretstore-csi:gcp:WorkloadIdentity",
             name,
             None,
-            was_at_top(opts),
+            was_at_top(opts, workload),
         )
         self.member: pulumi.Output[str] = pulumi.Output.all(pool.project_number, pool.pool).apply(
             lambda values: principal(values[0], values[1], workload)

@@ -33,10 +33,7 @@ from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from secretstore_csi import demo_app
 from secretstore_csi.kubernetes.workload import CSI_DRIVER
 from secretstore_csi.model import DriverSettings, KubernetesNames, WorkloadSpec, env_var_name
-from secretstore_csi.seam import DEMO_TYPE, IdentityBinding, StoreBinding
-
-# Before a workload held it, the demo was at the top of the stack.
-MOVED = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)])
+from secretstore_csi.seam import DEMO_TYPE, IdentityBinding, StoreBinding, was_at_top
 
 
 def _after(opts: pulumi.ResourceOptions, *dependencies: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -143,7 +140,8 @@ class SecretStoreDemo(pulumi.ComponentResource):
         """`before`: what both pods need first (the workload's ServiceAccount and
         SecretProviderClass, the driver and the provider), so that destroy deletes the pods
         first: pods whose CSI driver is gone hang in Terminating."""
-        super().__init__(DEMO_TYPE, name, None, pulumi.ResourceOptions.merge(opts, MOVED))
+        # Before a workload held it, the demo was at the top of the stack.
+        super().__init__(DEMO_TYPE, name, None, was_at_top(opts, workload))
         child = pulumi.ResourceOptions(parent=self)
         served = store.mounted_files[0]
         authorized = Deployment(

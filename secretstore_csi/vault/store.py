@@ -235,12 +235,13 @@ class VaultStore(pulumi.ComponentResource):
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
         super().__init__(
-            STORE_TYPE, name, None, was_at_top(opts)
+            STORE_TYPE, name, None, was_at_top(opts, workload)
         )
         self.server = server
         namespace = server.namespace_name
         in_namespace = pulumi.ResourceOptions(parent=self, provider=server.provider, depends_on=[server.namespace])
 
+        renamed = workload.legacy_names
         entries: list[pulumi.Output[str]] = []
         for secret in workload.secrets:
             values = secret_values(workload, secret, parent=self)
@@ -251,10 +252,12 @@ class VaultStore(pulumi.ComponentResource):
                 metadata=ObjectMetaArgs(name=value_secret(workload, secret), namespace=namespace),
                 type="Opaque",
                 string_data={configure.values_key(secret): value},
-                # Its name before it was named after the secret first.
+                # The stack's single workload named it after the store first.
                 opts=pulumi.ResourceOptions.merge(
                     in_namespace,
-                    pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-vault-value-{secret.name}")]),
+                    pulumi.ResourceOptions(
+                        aliases=[pulumi.Alias(name=f"{name}-vault-value-{secret.name}")] if renamed else []
+                    ),
                 ),
             )
             for secret, value in zip(workload.secrets, entries, strict=True)
