@@ -1,6 +1,9 @@
 """Checks a deployed stack the way the article does by hand, and says pass or fail.
 
-    python -m secretstore_csi.verify [--stack aws-dev] [--kubeconfig kubeconfig.yaml] [--timeout 600]
+    secretstore-csi-verify [--stack aws-dev] [--workload payments] [--kubeconfig kubeconfig.yaml] [--timeout 600]
+
+(or `python -m secretstore_csi.verify`). It checks one workload that runs the demo: the one
+`--workload` names, or the stack's only one.
 
 1. The authorized deployment is available.
 2. Its /read endpoint, reached through the API server's pod proxy, returns the secret
@@ -11,7 +14,9 @@
    gives it for the stack's identity mode.
 
 The kubeconfig, namespace, deployment names and identity mode default to the stack's
-outputs, read with the Pulumi CLI. Exit code 0 when every check passes, 1 otherwise.
+outputs, read with the Pulumi CLI: the workload's from `workloads`, or, for a stack deployed
+before stacks held several workloads, the outputs at the top. Exit code 0 when every check
+passes, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class TransientError(VerifyError):
 
 @dataclass(frozen=True)
 class Target:
+    workload: str | None
     namespace: str
     authorized: str
     unauthorized: str
@@ -399,7 +405,8 @@ EVIDENCE_INDENT = " " * 6
 
 def report(target: Target, checks: list[Check]) -> str:
     """The PASS/FAIL report; evidence of several lines stays indented under its check."""
-    lines = [f"secretstore-csi verify: identity {target.identity}, namespace {target.namespace}"]
+    which = f"workload {target.workload}, " if target.workload else ""
+    lines = [f"secretstore-csi verify: {which}identity {target.identity}, namespace {target.namespace}"]
     for check in checks:
         lines.append(f"{'PASS' if check.passed else 'FAIL'}  {check.name}")
         lines += [f"{EVIDENCE_INDENT}{line}" for line in check.evidence.splitlines() or [""]]
@@ -431,6 +438,35 @@ def stack_outputs(stack: str | None, show_secrets: bool) -> dict[str, Any]:
         raise VerifyError("`pulumi stack output --json` did not print JSON") from None
 
 
+def workload_outputs(outputs: dict[str, Any], name: str | None) -> tuple[str | None, dict[str, Any]]:
+    """The name and outputs of the workload to check: `name`, or the only one with the demo.
+    A stack deployed before stacks held several workloads has its outputs at the top."""
+    listed = outputs.get("workloads")
+    if not isinstance(listed, dict):
+        if name is not None:
+            raise VerifyError(
+                "the stack has no output workloads: it was deployed before stacks held several workloads; "
+                "run `pulumi up`, or leave out --workload"
+            )
+        return None, outputs
+    demos = [key for key, value in listed.items() if isinstance(value, dict) and "authorizedDeployment" in value]
+    if name is None:
+        if len(demos) == 1:
+            return demos[0], listed[demos[0]]
+        if not demos:
+            raise VerifyError("no workload of the stack runs the demo: set demo to true on one, and run `pulumi up`")
+        raise VerifyError(
+            f"{len(demos)} workloads of the stack run the demo ({', '.join(demos)}): choose one with --workload"
+        )
+    if name not in listed:
+        raise VerifyError(f"the stack has no workload {name!r}; its workloads are: {', '.join(listed)}")
+    if name not in demos:
+        raise VerifyError(
+            f"workload {name} runs no demo, so it has no pods to check; those that do: {', '.join(demos) or 'none'}"
+        )
+    return name, listed[name]
+
+
 def api_client(
     kubeconfig_path: str | None, kubeconfig_text: str | None, context: str | None = None
 ) -> client.ApiClient:
@@ -446,10 +482,13 @@ def api_client(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m secretstore_csi.verify",
+        prog="secretstore-csi-verify",
         description="Check a deployed secretstore-csi stack: the article's checks, as one command.",
     )
     parser.add_argument("--stack", help="the Pulumi stack to read outputs from (default: the selected one)")
+    parser.add_argument(
+        "--workload", help="the workload to check, one that runs the demo (default: the only one that does)"
+    )
     parser.add_argument(
         "--kubeconfig",
         help="a kubeconfig file (default: the stack output kubeConfig; for a stack on an existing cluster, "
@@ -499,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         outputs: dict[str, Any] = {}
         if not args.kubeconfig or None in given.values():
             outputs = stack_outputs(args.stack, show_secrets=not args.kubeconfig)
-        values = {key: value or outputs.get(key) for key, value in given.items()}
+        workload, chosen = workload_outputs(outputs, args.workload) if outputs else (args.workload, {})
+        values = {key: value or chosen.get(key) or outputs.get(key) for key, value in given.items()}
         if not values["identity"] and outputs.get("cloud") in registry.CLUSTERS:
             # Stacks deployed before the identity was an output use their cloud's default.
             values["identity"] = registry.default_combination(outputs["cloud"])[2]
@@ -518,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as error:
                 raise VerifyError(f"cannot read --expected-file: {error}") from None
         target = Target(
+            workload=workload,
             namespace=str(values["namespace"]),
             authorized=str(values["authorizedDeployment"]),
             unauthorized=str(values["unauthorizedDeployment"]),

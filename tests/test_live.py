@@ -86,10 +86,12 @@ def test_up_then_verify_then_destroy():
     try:
         result = stack.up(on_output=print)
         outputs = {name: output.value for name, output in result.outputs.items()}
+        workload, chosen = verify.workload_outputs(outputs, None)
         target = verify.Target(
-            namespace=outputs["namespace"],
-            authorized=outputs["authorizedDeployment"],
-            unauthorized=outputs["unauthorizedDeployment"],
+            workload=workload,
+            namespace=chosen["namespace"],
+            authorized=chosen["authorizedDeployment"],
+            unauthorized=chosen["unauthorizedDeployment"],
             identity=outputs["identity"],
         )
         # The kubeconfig holds credentials: hand it over in memory, never as a file. A stack

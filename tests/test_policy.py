@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -469,8 +470,9 @@ def test_the_pack_is_laid_out_as_the_cli_expects():
     pins = dict(line.split("==") for line in (PACK / "requirements.txt").read_text().splitlines()
                 if line and not line.startswith("#"))
     assert set(pins) >= {"pulumi-policy", "pulumi"}
-    program = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
-                   if "==" in line and not line.startswith("#"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    program = dict(requirement.split("==") for requirement in requirements)
     for package, version in pins.items():
         assert re.fullmatch(r"[0-9]+(\.[0-9]+)+", version)
         if package in program:

@@ -306,6 +306,54 @@ def test_everything_can_come_from_the_stack_outputs(axes, tmp_path, capsys, monk
     assert (tmp_path / "pulumi-calls").read_text() == "stack output --json --show-secrets --stack azure-dev\n"
 
 
+def _workloads_stack(url: str) -> dict:
+    """A stack with three workloads, two of them with the demo; `payments` runs the pods the
+    fake API server knows."""
+    demo = {"namespace": "default", "serviceAccount": "api", "secretProviderClass": "x",
+            "authorizedDeployment": "hello-server-authorized", "unauthorizedDeployment": "hello-server-unauthorized"}
+    return {
+        "cloud": "aws", "store": "secretsManager", "identity": "irsa", "kubeConfig": kubeconfig(url),
+        "workloads": {
+            "payments": demo,
+            "orders": {**demo, "authorizedDeployment": "orders-authorized", "unauthorizedDeployment": "orders-unauthorized"},
+            "reports": {"namespace": "shop", "serviceAccount": "reports", "secretProviderClass": "reports"},
+        },
+    }
+
+
+def test_the_workload_option_picks_the_workload_to_check(tmp_path, capsys, monkeypatch):
+    with serve(Cluster.healthy()) as url:
+        monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, _workloads_stack(url))}{os.pathsep}{os.environ['PATH']}")
+        assert verify.main(["--workload", "payments", "--timeout", "5", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("secretstore-csi verify: workload payments, identity irsa, namespace default")
+    assert out.rstrip().endswith("4 of 4 checks passed")
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        ([], "error: 2 workloads of the stack run the demo (payments, orders): choose one with --workload"),
+        (["--workload", "billing"], "error: the stack has no workload 'billing'; its workloads are: payments, orders, reports"),
+        (["--workload", "reports"], "error: workload reports runs no demo, so it has no pods to check; those that do: "
+                                    "payments, orders"),
+    ],
+)
+def test_a_workload_that_cannot_be_checked_is_one_clear_line(argv, error, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, _workloads_stack('https://127.0.0.1:9'))}{os.pathsep}{os.environ['PATH']}")
+    assert verify.main([*argv, "--timeout", "1"]) == 1
+    assert capsys.readouterr().err.strip() == error
+
+
+def test_the_only_demo_workload_is_checked_without_the_option(tmp_path, capsys, monkeypatch):
+    with serve(Cluster.healthy()) as url:
+        outputs = _workloads_stack(url)
+        del outputs["workloads"]["orders"]
+        monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, outputs)}{os.pathsep}{os.environ['PATH']}")
+        assert verify.main(["--timeout", "5", *FAST]) == 0
+    assert "workload payments, identity irsa" in capsys.readouterr().out
+
+
 def test_without_the_pulumi_cli_the_options_are_required(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert verify.main(["--timeout", "1"]) == 1
@@ -316,6 +364,12 @@ def test_a_failing_pulumi_cli_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, {}, exit_code=255)}{os.pathsep}{os.environ['PATH']}")
     assert verify.main(["--timeout", "1"]) == 1
     assert capsys.readouterr().err.startswith("error: `pulumi stack output` failed")
+
+
+def test_the_console_script_is_installed_with_the_package(tmp_path):
+    script = Path(sys.prefix) / "bin" / "secretstore-csi-verify"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.startswith("usage: secretstore-csi-verify [-h] [--stack STACK] [--workload WORKLOAD]")
 
 
 def test_the_module_runs_as_a_command(tmp_path):
@@ -414,7 +468,7 @@ def test_waiting_times_count_from_the_start_of_the_run():
     cluster.events = [event("hello-server-unauthorized-7f4b9c6d8-m9w4t", "Scheduled", "assigned")]
     messages: list[str] = []
     with serve(cluster) as url, verify.api_client(None, kubeconfig(url)) as api:
-        target = verify.Target("default", "hello-server-authorized", "hello-server-unauthorized", "irsa")
+        target = verify.Target(None, "default", "hello-server-authorized", "hello-server-unauthorized", "irsa")
         verify.verify(api, target, timeout=30, interval=5, progress=messages.append, clock=clock)
     authorized = [m for m in messages if m.startswith("waiting for deployment")]
     denial = [m for m in messages if m.startswith("waiting for the unauthorized pod")]
