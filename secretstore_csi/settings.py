@@ -227,6 +227,13 @@ def image_reference(value: Any) -> str:
     match = _IMAGE.fullmatch(value)
     if not match:
         raise ValueError(value)
+    host = match["host"]
+    # distribution/reference (normalize.go, splitDockerDomain): the first component is a
+    # registry only with a '.' or a port, or as `localhost`; otherwise it is part of the path,
+    # which is lower-case. `Team/app` would be pulled from a registry named `Team`.
+    is_registry = host is not None and ("." in host or match["port"] or host == "localhost" or host[0] == "[")
+    if host is not None and not is_registry and not re.fullmatch(_PATH_COMPONENT, host):
+        raise ValueError(value)
     port = match["port"]
     if port is not None and not 1 <= int(port) <= 65535:
         raise ValueError(value)
@@ -450,6 +457,8 @@ def _secret_value(value: Any) -> ConfigSecret:
         raise ValueError(value)
     if not value.stored_as_secret:
         raise line(plain_text_problem("<key>"))
+    if not value.value:
+        raise ValueError(value)
     return value
 
 
@@ -569,7 +578,7 @@ class CommonSettings(SettingsModel):
     ] = "demo"
     secret_password: Annotated[
         ConfigSecret | None,
-        Accepted(_secret_value, "expected a value set with `pulumi config set --secret`"),
+        Accepted(_secret_value, "expected a non-empty value set with `pulumi config set --secret`"),
         SECRET,
     ] = None
     secrets: Annotated[tuple[SecretEntry, ...] | None, _then(_json_list_of_objects, SECRETS_RULE)] = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -503,19 +504,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--identity", choices=sorted(registry.IDENTITIES), help="the identity mode (default: the stack output identity)"
     )
-    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait in all (default 600)")
-    parser.add_argument("--interval", type=float, default=5, help="seconds between polls (default 5)")
+    # Read as text, then checked together by `durations`: each bad one is one line.
+    parser.add_argument("--timeout", default="600", help="seconds to wait in all (default 600)")
+    parser.add_argument("--interval", default="5", help="seconds between polls (default 5)")
     parser.add_argument(
         "--grace",
-        type=float,
-        default=GRACE,
+        default=str(GRACE),
         help=f"seconds the unauthorized pod may fail its mount for another reason before that fails "
         f"the check (default {GRACE:g})",
     )
     parser.add_argument(
         "--request-timeout",
-        type=float,
-        default=REQUEST_TIMEOUT,
+        default=str(REQUEST_TIMEOUT),
         help=f"seconds to wait for one answer of the API server (default {REQUEST_TIMEOUT:g})",
     )
     parser.add_argument(
@@ -526,8 +526,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each duration option: whether 0 is allowed. None of them may be negative, NaN or infinite.
+DURATIONS = {"timeout": True, "interval": False, "grace": True, "request_timeout": False}
+
+
+def durations(args: argparse.Namespace) -> tuple[dict[str, float], list[str]]:
+    """The duration options as seconds, and one line for each that is not a finite number in
+    its range: a zero interval would poll without pause, a zero request timeout fail every call."""
+    values: dict[str, float] = {}
+    problems = []
+    for name, zero_allowed in DURATIONS.items():
+        text = getattr(args, name)
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero_allowed):
+            bound = "0 or more" if zero_allowed else "greater than 0"
+            option = "--" + name.replace("_", "-")
+            problems.append(f"{option} = {text!r}: expected a finite number of seconds, {bound}")
+        values[name] = seconds
+    return values, problems
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    seconds, problems = durations(args)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         given = {
             "namespace": args.namespace,
@@ -574,12 +602,12 @@ def main(argv: list[str] | None = None) -> int:
                 checks = verify(
                     api,
                     target,
-                    timeout=args.timeout,
-                    interval=args.interval,
+                    timeout=seconds["timeout"],
+                    interval=seconds["interval"],
                     progress=lambda message: print(message, file=sys.stderr, flush=True),
                     show_secret=args.show_secret,
-                    grace=args.grace,
-                    request_timeout=args.request_timeout,
+                    grace=seconds["grace"],
+                    request_timeout=seconds["request_timeout"],
                 )
     except VerifyError as error:
         print(f"error: {one_line(str(error), limit=2000)}", file=sys.stderr)

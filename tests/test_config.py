@@ -81,6 +81,9 @@ BAD_VALUES = [
     (f"{P}:demoImage", "-registry.example/hello:1", IMAGE_RULE),
     (f"{P}:demoImage", "registry.example:65536/hello:1", IMAGE_RULE),
     (f"{P}:demoImage", "hello:tag:again", IMAGE_RULE),
+    # Without a '.' or a port, the first part is the path's, not a registry's: lower-case too.
+    (f"{P}:demoImage", "Dirien/hello-server:latest", IMAGE_RULE),
+    (f"{P}:demoImage", "LOCALHOST/hello-server:latest", IMAGE_RULE),
 ]
 
 
@@ -155,6 +158,9 @@ def test_node_counts_out_of_order_are_one_message(minimum: str, desired: str, ma
 
 
 def test_a_password_in_plain_text_is_refused_without_echoing_it():
+    assert _problems(secrets={f"{P}:secretPassword": ""}) == [
+        f"{P}:secretPassword: expected a non-empty value set with `pulumi config set --secret` (the value is not shown)"
+    ]
     (problem,) = _problems(set_={f"{P}:secretPassword": "hunter2-in-the-clear"})
     assert "hunter2" not in problem
     assert problem == (

@@ -633,3 +633,28 @@ def test_kubectls_kubeconfig_files_are_merged_as_kubectl_merges_them(tmp_path, m
     assert [c["name"] for c in merged["contexts"]] == ["fake", "second"]
     assert merged["current-context"] == "fake"  # the first file's
     assert [c["cluster"]["server"] for c in merged["clusters"]] == ["http://127.0.0.1:1"]  # first name wins
+
+
+@pytest.mark.parametrize(
+    "argv, errors",
+    [
+        (["--request-timeout", "0"], ["--request-timeout = '0': expected a finite number of seconds, greater than 0"]),
+        (["--interval", "0"], ["--interval = '0': expected a finite number of seconds, greater than 0"]),
+        (["--timeout", "-5"], ["--timeout = '-5': expected a finite number of seconds, 0 or more"]),
+        (["--timeout", "nan", "--grace", "inf"], [
+            "--timeout = 'nan': expected a finite number of seconds, 0 or more",
+            "--grace = 'inf': expected a finite number of seconds, 0 or more",
+        ]),
+        (["--interval", "soon"], ["--interval = 'soon': expected a finite number of seconds, greater than 0"]),
+    ],
+)
+def test_a_bad_duration_is_one_line_each_and_nothing_is_asked(argv, errors, tmp_path, capsys, monkeypatch):
+    # No pulumi on PATH: a run that got past the options would say so.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert verify.main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {error}" for error in errors]
+
+
+def test_a_zero_timeout_checks_once_without_waiting(tmp_path, capsys):
+    cluster = Cluster.healthy()
+    assert _verify(cluster, tmp_path, timeout="0") == 0

@@ -6,6 +6,7 @@ Pulumi's Kubernetes provider to say.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -39,6 +40,13 @@ def _kubeconfig(value: Any) -> ConfigSecret:
     return value
 
 
+def _kubelet_root_dir(value: Any) -> str:
+    path = matching(r"/[A-Za-z0-9._/-]{1,255}")(value)
+    if posixpath.normpath(path) != path or path == "/" or "//" in path:
+        raise ValueError(value)
+    return path
+
+
 def _contexts(kubeconfig: ConfigSecret) -> list[str]:
     document = yaml.safe_load(kubeconfig.value)
     return [str(c.get("name")) for c in document["contexts"] if isinstance(c, dict)]
@@ -62,9 +70,9 @@ class ExistingClusterSettings(SettingsModel):
     kubelet_root_dir: Annotated[
         str | None,
         Accepted(
-            matching(r"/[A-Za-z0-9._/-]{1,255}"),
-            "expected the absolute path where the kubelet keeps pods, such as "
-            "/var/snap/microk8s/common/var/lib/kubelet",
+            _kubelet_root_dir,
+            "expected the absolute, normalised path where the kubelet keeps pods (no '.' or '..' parts, no "
+            "trailing or doubled '/'), such as /var/snap/microk8s/common/var/lib/kubelet",
         ),
     ] = None
     """None: /var/lib/kubelet, as on kind, EKS, AKS and GKE."""

@@ -3,6 +3,7 @@ kubeconfig and context, or through a kubeconfig and context from config."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tests.authorities import render
@@ -76,10 +77,13 @@ def test_the_kubelet_directory_of_microk8s_reaches_the_driver():
     assert f"{microk8s}/plugins/csi-secrets-store/" in paths
 
 
-def test_a_relative_kubelet_directory_is_refused():
-    assert config_problems("local-dev", set_={f"{P}:kubeletRootDir": "var/lib/kubelet"}) == [
-        f"{P}:kubeletRootDir = 'var/lib/kubelet': expected the absolute path where the kubelet keeps pods, "
-        "such as /var/snap/microk8s/common/var/lib/kubelet"
+@pytest.mark.parametrize(
+    "path", ["var/lib/kubelet", "/var/lib/../../etc", "/var/lib/kubelet/", "/var/./lib/kubelet", "//var/lib", "/"]
+)
+def test_a_kubelet_directory_that_is_not_absolute_and_normalised_is_refused(path: str):
+    assert config_problems("local-dev", set_={f"{P}:kubeletRootDir": path}) == [
+        f"{P}:kubeletRootDir = {path!r}: expected the absolute, normalised path where the kubelet keeps pods (no "
+        "'.' or '..' parts, no trailing or doubled '/'), such as /var/snap/microk8s/common/var/lib/kubelet"
     ]
 
 
