@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from secretstore_csi import PROJECT, checks, registry
 from secretstore_csi.errors import ConfigError
-from secretstore_csi.model import StoreSecret, WorkloadSpec
+from secretstore_csi.model import StoreSecret, WorkloadSpec, stack_namespace
 from secretstore_csi.settings import (
     CommonSettings,
     ConfigSecret,
@@ -213,7 +213,7 @@ def _workloads(name: str, common: CommonSettings) -> tuple[tuple[WorkloadSpec, .
         listed = tuple(
             WorkloadSpec(
                 name=entry.name,
-                namespace=entry.namespace or entry.name,
+                namespace=entry.namespace or stack_namespace(pulumi.get_stack(), entry.name),
                 service_account=entry.service_account or entry.name,
                 secrets=tuple(_listed_secret(secret) for secret in entry.secrets),
                 demo=entry.demo,
@@ -233,7 +233,7 @@ def _workloads(name: str, common: CommonSettings) -> tuple[tuple[WorkloadSpec, .
         values = {(name, entry.name): entry.values for entry in common.secrets}
     single = WorkloadSpec(
         name=name,
-        namespace=common.namespace,
+        namespace=common.namespace or stack_namespace(pulumi.get_stack()),
         service_account=common.service_account,
         secrets=secrets,
         demo=True,

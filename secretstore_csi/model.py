@@ -7,6 +7,7 @@ config parser.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -61,6 +62,24 @@ def secret_document(values: Mapping[str, str]) -> str:
 def env_var_name(file: str) -> str:
     """The environment variable that carries a synced file's value: `db-password` -> DB_PASSWORD."""
     return re.sub(r"[^A-Z0-9_]", "_", file.upper())
+
+
+LABEL_MAX = 63
+
+
+def stack_namespace(stack: str, workload: str | None = None) -> str:
+    """A namespace of the stack's own: `secretstore-<stack>` for a stack's single workload,
+    `<stack>-<workload>` for a listed one, as a DNS-1123 label. Two stacks never share it by
+    default, which matters where a (namespace, service account) pair is one principal for a
+    whole project, as on GKE."""
+    wanted = f"secretstore-{stack}" if workload is None else f"{stack}-{workload}"
+    label = re.sub(r"[^a-z0-9]+", "-", wanted.lower()).strip("-")
+    if label.startswith("kube-"):
+        label = f"ns-{label}"
+    if len(label) > LABEL_MAX:
+        digest = hashlib.sha256(wanted.encode()).hexdigest()[:8]
+        label = f"{label[: LABEL_MAX - len(digest) - 1].rstrip('-')}-{digest}"
+    return label
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from secretstore_csi.errors import ConfigError
 from secretstore_csi.kubernetes import workload as objects
 from secretstore_csi.kubernetes.csi_driver import CsiDriver
 from secretstore_csi.kubernetes.demo import SecretStoreDemo
-from secretstore_csi.model import DriverSettings, StoreSecret, WorkloadSpec
+from secretstore_csi.model import DriverSettings, StoreSecret, WorkloadSpec, stack_namespace
 from secretstore_csi.seam import DEMO_TYPE, Cluster, IdentityInstall, KubernetesCluster, StoreInstall
 from secretstore_csi.settings import PlatformConfig, SettingsModel
 
@@ -162,15 +162,16 @@ class Platform(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class WorkloadArgs:
-    """An application's secrets and who may read them. The namespace and the service account
-    default to the workload's name."""
+    """An application's secrets and who may read them."""
 
     secrets: Sequence[StoreSecret]
     """What the store holds for it; with the demo, the first is what /read serves."""
     platform: Platform | None = None
     """The platform it runs on; `Platform.workload` sets it."""
     namespace: str | None = None
+    """None: `<stack>-<name>`, a namespace of the stack's own."""
     service_account: str | None = None
+    """None: the workload's name."""
     demo: bool = False
     """Also run the article's hello-server pair: one as the service account, one as `default`."""
     create_namespace: bool = True
@@ -183,7 +184,7 @@ class WorkloadArgs:
     def spec(self, name: str) -> WorkloadSpec:
         return WorkloadSpec(
             name=name,
-            namespace=self.namespace or name,
+            namespace=self.namespace or stack_namespace(pulumi.get_stack(), name),
             service_account=self.service_account or name,
             secrets=tuple(self.secrets),
             demo=self.demo,

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, PrivateAttr, ValidationInfo, model_validator
-from pydantic.alias_generators import to_camel, to_snake
+from pydantic.alias_generators import to_camel
 from pydantic.functional_validators import BeforeValidator
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -528,7 +528,7 @@ class WorkloadEntry(ConfigObject):
 
     name: Annotated[str, Accepted(dns_label, f"expected {DNS_LABEL_RULE}, unique in the stack")]
     namespace: Annotated[str | None, Accepted(_optional(namespace_name), NAMESPACE_RULE)] = None
-    """None: the workload's name."""
+    """None: `<stack>-<name>`, a namespace of the stack's own."""
     service_account: Annotated[str | None, Accepted(_optional(trusted_service_account), SERVICE_ACCOUNT_RULE)] = None
     """None: the workload's name."""
     secrets: Annotated[tuple[SecretEntry, ...], _then(_list_of_objects, SECRETS_RULE)] = Field(
@@ -537,17 +537,15 @@ class WorkloadEntry(ConfigObject):
     demo: Boolean = False
 
     @model_validator(mode="after")
-    def _name_as_namespace_and_account(self) -> WorkloadEntry:
-        """The name stands in for a namespace or service account left out, and must fit them."""
-        for field, parse, rule in (
-            ("namespace", namespace_name, NAMESPACE_RULE),
-            ("serviceAccount", trusted_service_account, SERVICE_ACCOUNT_RULE),
-        ):
-            if getattr(self, to_snake(field)) is None:
-                try:
-                    parse(self.name)
-                except ValueError:
-                    raise note(f".name = {self.name!r}: it is also the {field}, which is not set: {rule}") from None
+    def _name_as_account(self) -> WorkloadEntry:
+        """The name stands in for a service account left out, and must fit it."""
+        if self.service_account is None:
+            try:
+                trusted_service_account(self.name)
+            except ValueError:
+                raise note(
+                    f".name = {self.name!r}: it is also the serviceAccount, which is not set: {SERVICE_ACCOUNT_RULE}"
+                ) from None
         return self
 
 
@@ -562,7 +560,8 @@ class CommonSettings(SettingsModel):
 
     DEMO_SECRET_KEYS: ClassVar[tuple[str, ...]] = ("secretUsername", "secretPassword")
 
-    namespace: Annotated[str, Accepted(namespace_name, NAMESPACE_RULE)] = "default"
+    namespace: Annotated[str | None, Accepted(_optional(namespace_name), NAMESPACE_RULE)] = None
+    """None: `secretstore-<stack>`, a namespace of the stack's own."""
     service_account: Annotated[str, Accepted(trusted_service_account, SERVICE_ACCOUNT_RULE)] = "test"
     demo_image: Annotated[
         str,

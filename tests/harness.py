@@ -123,6 +123,11 @@ class ProgramRun:
     """The globals __main__.py left: the typed config (`stack`) and the bindings (`store`,
     `identity`) the Kubernetes layer was handed."""
 
+    @property
+    def stack(self) -> str:
+        """The stack the program ran as, from its URNs."""
+        return self.resources[0].urn.split("::")[0].removeprefix("urn:pulumi:")
+
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 

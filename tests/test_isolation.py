@@ -70,7 +70,7 @@ def test_the_cluster_wide_parts_exist_once_whatever_the_number_of_workloads(thre
     assert releases.count("secrets-store-csi-driver") == 1 and len(set(releases)) == len(releases)
     # Two workloads share the namespace `shop`, which is made once.
     namespaces = [reveal(r.inputs)["metadata"]["name"] for r in three.of_type("kubernetes:core/v1:Namespace")]
-    assert Counter(namespaces)["shop"] == 1 and Counter(namespaces)["reports"] == 1
+    assert Counter(namespaces)["shop"] == 1 and Counter(namespaces)[f"{three.stack}-reports"] == 1
 
 
 def test_every_object_is_valid_and_the_policy_pack_finds_nothing(three: ProgramRun):

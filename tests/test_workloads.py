@@ -20,7 +20,7 @@ def _workloads(*entries: dict) -> dict[str, str]:
 def test_without_workloads_the_single_workload_is_also_in_the_workloads_output():
     exports = run_program("local-dev").exports
     (single,) = exports["workloads"].value.values()
-    assert single["namespace"] == exports["namespace"].value == "default"
+    assert single["namespace"] == exports["namespace"].value == "secretstore-local-dev"
     assert single["authorizedDeployment"] == exports["authorizedDeployment"].value == "hello-server-authorized"
     assert list(exports["workloads"].value) == ["secretstore"]
 
@@ -31,7 +31,9 @@ def test_listed_workloads_are_outputs_by_name_and_only_demos_get_deployments():
         {"name": "reports", "namespace": "shop", "serviceAccount": "reporter", "secrets": SECRET},
     )).exports
     workloads = exports["workloads"].value
-    assert workloads["payments"]["namespace"] == "payments" and workloads["payments"]["serviceAccount"] == "payments"
+    # A namespace of the stack's own: two stacks never share a principal on GKE by default.
+    assert workloads["payments"]["namespace"] == "local-dev-payments"
+    assert workloads["payments"]["serviceAccount"] == "payments"
     assert workloads["payments"]["unauthorizedDeployment"] == "payments-unauthorized"
     assert workloads["reports"]["secretProviderClass"] == "reports"
     assert "authorizedDeployment" not in workloads["reports"]
@@ -89,7 +91,7 @@ W = "secretstore-csi:workloads"
             f"{P}:keyVaultName names the vault of the stack's single workload, and each of {P}:workloads gets a "
             "vault of its own: remove it",
         ], id="keyVaultName"),
-        pytest.param("local-dev", _workloads({"name": "vault", "secrets": SECRET}), [
+        pytest.param("local-dev", _workloads({"name": "vaulted", "namespace": "vault", "secrets": SECRET}), [
             f"{P}:vaultNamespace = 'vault': expected a namespace other than the workload's ({W}[0].namespace): "
             "Vault's CSI provider mounts host paths, so its namespace cannot enforce the restricted profile that "
             "the workload's does",
@@ -99,10 +101,10 @@ W = "secretstore-csi:workloads"
             "1-63 lower-case letters, digits or '-', starting and ending with a letter or digit, other than "
             "'default' (the unauthorized demo runs as 'default' and must not be trusted)",
         ], id="a name that would trust default"),
-        pytest.param("local-dev", _workloads({"name": "kube-x", "serviceAccount": "x", "secrets": SECRET}), [
-            f"{W}[0].name = 'kube-x': it is also the namespace, which is not set: expected a DNS-1123 label: 1-63 "
-            "lower-case letters, digits or '-', starting and ending with a letter or digit, not starting with 'kube-'",
-        ], id="a name that would be a kube- namespace"),
+        pytest.param("local-dev", _workloads({"name": "x", "namespace": "kube-x", "secrets": SECRET}), [
+            f"{W}[0].namespace = 'kube-x': expected a DNS-1123 label: 1-63 lower-case letters, digits or '-', "
+            "starting and ending with a letter or digit, not starting with 'kube-'",
+        ], id="a kube- namespace"),
         pytest.param("local-dev", _workloads({"name": "a"}), [
             f"{W}[0].secrets is not set: expected a non-empty list of secrets, each {{name, keys, valueFrom}}",
         ], id="no secrets"),
@@ -148,3 +150,24 @@ def test_more_role_assignments_than_a_subscription_holds_are_refused():
 def test_more_vaults_than_a_resource_group_holds_are_refused():
     (problem,) = config_problems("azure-dev", set_=_many(801))
     assert problem.startswith(f"{P}:workloads: 801 workloads, each with a Key Vault in the cluster's resource group")
+
+
+@pytest.mark.parametrize(
+    "stack, workload, namespace",
+    [
+        ("aws-dev", None, "secretstore-aws-dev"),
+        ("aws-dev", "payments", "aws-dev-payments"),
+        ("Team_A.prod", "api", "team-a-prod-api"),
+        ("kube-lab", "api", "ns-kube-lab-api"),
+        ("s" * 100, None, "secretstore-" + "s" * 42 + "-", ),
+    ],
+)
+def test_a_stacks_own_namespace_is_a_dns_label_that_names_the_stack(stack: str, workload: str | None, namespace: str):
+    from secretstore_csi.model import stack_namespace
+    from secretstore_csi.settings import namespace_name
+
+    made = stack_namespace(stack, workload)
+    assert made.startswith(namespace) and namespace_name(made) == made
+    assert len(made) <= 63
+    # Another stack never gets it, even where the name is cut.
+    assert stack_namespace(stack + "x", workload) != made

@@ -34,7 +34,7 @@ def test_the_stack_exports_what_the_readme_checks_need(aws_dev: ProgramRun):
     assert exports["secretArn"] == aws_dev.one(SECRET).outputs["arn"]
     assert exports["secretReaderRoleArn"] == aws_dev.one(ROLE).outputs["arn"]
     assert exports["oidcProviderArn"] == aws_dev.one(OIDC_PROVIDER).outputs["arn"]
-    assert exports["namespace"] == "default"
+    assert exports["namespace"] == "secretstore-aws-dev"
     assert exports["serviceAccount"] == "test"
     assert exports["secretProviderClass"] == "aws-secret-provider"
     assert exports["authorizedDeployment"] == "hello-server-authorized"

@@ -35,7 +35,7 @@ def test_the_role_trusts_exactly_the_test_service_account_through_the_oidc_provi
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
                     "StringEquals": {
-                        f"{issuer}:sub": "system:serviceaccount:default:test",
+                        f"{issuer}:sub": "system:serviceaccount:secretstore-aws-dev:test",
                         f"{issuer}:aud": "sts.amazonaws.com",
                     }
                 },

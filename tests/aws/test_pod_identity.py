@@ -49,7 +49,7 @@ def test_the_role_trusts_only_pod_identity_for_exactly_the_test_service_account(
                 "Condition": {
                     "StringEquals": {
                         "aws:RequestTag/eks-cluster-arn": _cluster_arn(pod_identity),
-                        "aws:RequestTag/kubernetes-namespace": "default",
+                        "aws:RequestTag/kubernetes-namespace": "secretstore-aws-dev",
                         "aws:RequestTag/kubernetes-service-account": "test",
                     }
                 },
@@ -65,7 +65,7 @@ def test_one_association_binds_the_test_service_account_to_that_role(pod_identit
     cluster_name = pod_identity.exports["clusterName"].value
     assert association.inputs == {
         "clusterName": cluster_name,
-        "namespace": "default",
+        "namespace": "secretstore-aws-dev",
         "serviceAccount": "test",
         "roleArn": role.outputs["arn"],
     }

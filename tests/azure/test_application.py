@@ -19,7 +19,7 @@ def test_the_federated_credential_trusts_exactly_the_test_service_account(azure_
     credential = azure_dev.one(FEDERATED_CREDENTIAL).inputs
     application = azure_dev.one(APPLICATION)
     assert credential["issuer"] == AKS_ISSUER  # verbatim: matching is exact, slash included
-    assert credential["subject"] == "system:serviceaccount:default:test"
+    assert credential["subject"] == "system:serviceaccount:secretstore-azure-dev:test"
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
     assert credential["applicationId"] == application.id
     assert application.id.startswith("/applications/")
@@ -43,7 +43,7 @@ CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,119}")
 
 
 def test_the_credential_name_names_the_service_account(azure_dev: ProgramRun):
-    assert azure_dev.one(FEDERATED_CREDENTIAL).inputs["displayName"] == "kubernetes-default-test"
+    assert azure_dev.one(FEDERATED_CREDENTIAL).inputs["displayName"] == "kubernetes-secretstore-azure-dev-test"
 
 
 def test_a_credential_name_too_long_for_entra_is_cut_and_stays_unique():

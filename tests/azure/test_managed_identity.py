@@ -40,10 +40,10 @@ def test_the_identity_lives_in_the_clusters_resource_group(managed: ProgramRun):
 def test_the_federated_credential_trusts_exactly_the_test_service_account(managed: ProgramRun):
     credential = managed.one(CREDENTIAL).inputs
     assert credential["issuer"] == AKS_ISSUER  # verbatim: matching is exact, slash included
-    assert credential["subject"] == "system:serviceaccount:default:test"
+    assert credential["subject"] == "system:serviceaccount:secretstore-azure-dev:test"
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
     assert credential["resourceName"] == managed.one(IDENTITY).outputs["name"]
-    assert credential["federatedIdentityCredentialResourceName"] == "kubernetes-default-test"
+    assert credential["federatedIdentityCredentialResourceName"] == "kubernetes-secretstore-azure-dev-test"
 
 
 def test_the_vault_is_in_rbac_mode_with_no_access_policies(managed: ProgramRun):

@@ -25,7 +25,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 POOL = f"{GCP_PROJECT}.svc.id.goog"
 PRINCIPAL = (
     f"principal://iam.googleapis.com/projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
-    f"{POOL}/subject/ns/default/sa/test"
+    f"{POOL}/subject/ns/secretstore-gcp-dev/sa/test"
 )
 LISTED = [{"name": "db", "keys": ["username", "password"], "valueFrom": "dbCredentials"}, {"name": "api-token"}]
 DB = json.dumps({"username": "app", "password": "hunter2-but-longer"})

@@ -19,6 +19,8 @@ from tests.authorities import KUBERNETES_VERSION, spc_schema
 from tests.harness import ProgramRun, provider_install, run_program, unsecret
 from tests.policy_pack import pod_security
 
+P = "secretstore-csi"
+
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SPC = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
@@ -177,8 +179,19 @@ def test_a_namespace_other_than_default_is_created_and_enforces_the_restricted_p
     assert run.exports["namespace"].value == "payments"
 
 
-def test_the_default_namespace_is_used_and_not_created(run: ProgramRun):
+def test_the_default_namespace_is_the_stacks_own_and_restricted(run: ProgramRun):
+    stack = run.exports["workloads"].value["secretstore"]["namespace"]
+    assert stack == f"secretstore-{run.stack}"
+    created = {
+        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"] for r in run.of_type("kubernetes:core/v1:Namespace")
+    }
+    assert created.pop(stack)["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert list(created) in ([], ["vault"])  # Vault's own, on a Vault stack
+    assert {r.inputs["metadata"]["namespace"] for r in run.of_type(DEPLOYMENT)} == {stack}
+
+
+def test_namespace_default_keeps_a_stack_deployed_before_and_is_not_created():
+    run = run_program("local-dev", set_={f"{P}:namespace": "default"})
     created = [r.inputs["metadata"]["name"] for r in run.of_type("kubernetes:core/v1:Namespace")]
-    assert "default" not in created
-    assert created in ([], ["vault"])  # Vault's own, on a Vault stack
+    assert created == ["vault"]
     assert {r.inputs["metadata"]["namespace"] for r in run.of_type(DEPLOYMENT)} == {"default"}

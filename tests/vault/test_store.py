@@ -54,7 +54,7 @@ def test_vault_is_the_pinned_chart_in_dev_mode_in_its_own_namespace(local: Progr
     assert (values_secret or token_secret) and token == _root_token(local)
     assert values["server"]["dev"]["enabled"] is True
     assert values["injector"] == {"enabled": False} and values["csi"] == {"enabled": True}
-    namespace = local.one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    namespace = local.one("kubernetes:core/v1:Namespace", "secretstore-vault-namespace").inputs["metadata"]
     assert namespace == {"name": "vault", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}
 
 
@@ -139,13 +139,13 @@ def test_the_job_writes_a_policy_for_exactly_the_secrets_and_a_role_for_exactly_
     script = several.one(JOB).inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
     policy = script.split("<<'POLICY'\n", 1)[1].split("\nPOLICY\n", 1)[0]
     assert policy == (
-        'path "secret/data/secretstore/default/db" {\n  capabilities = ["read"]\n}\n'
-        'path "secret/data/secretstore/default/api-token" {\n  capabilities = ["read"]\n}'
+        'path "secret/data/secretstore/secretstore-local-dev/db" {\n  capabilities = ["read"]\n}\n'
+        'path "secret/data/secretstore/secretstore-local-dev/api-token" {\n  capabilities = ["read"]\n}'
     )
     assert (
-        "vault write auth/kubernetes/role/default-test bound_service_account_names=test "
-        "bound_service_account_namespaces=default audience=vault token_policies=secretstore-default-test "
-        "token_ttl=20m"
+        "vault write auth/kubernetes/role/secretstore-local-dev-test bound_service_account_names=test "
+        "bound_service_account_namespaces=secretstore-local-dev audience=vault "
+        "token_policies=secretstore-secretstore-local-dev-test token_ttl=20m"
     ) in script
     assert "*" not in policy
 
@@ -154,12 +154,12 @@ def test_the_class_reads_each_mounted_file_from_its_field(several: ProgramRun):
     spec = several.one(SPC).inputs["spec"]
     assert spec["provider"] == "vault"
     parameters = dict(spec["parameters"])
-    assert (parameters.pop("roleName"), parameters.pop("audience")) == ("default-test", "vault")
+    assert (parameters.pop("roleName"), parameters.pop("audience")) == ("secretstore-local-dev-test", "vault")
     assert yaml.safe_load(parameters.pop("objects")) == [
-        {"objectName": "db", "secretPath": "secret/data/secretstore/default/db", "secretKey": "json"},
-        {"objectName": "db-username", "secretPath": "secret/data/secretstore/default/db", "secretKey": "username"},
-        {"objectName": "db-password", "secretPath": "secret/data/secretstore/default/db", "secretKey": "password"},
-        {"objectName": "api-token", "secretPath": "secret/data/secretstore/default/api-token", "secretKey": "value"},
+        {"objectName": "db", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "json"},
+        {"objectName": "db-username", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "username"},
+        {"objectName": "db-password", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "password"},
+        {"objectName": "api-token", "secretPath": "secret/data/secretstore/secretstore-local-dev/api-token", "secretKey": "value"},
     ]
     assert parameters == {}
     assert [item["key"] for item in spec["secretObjects"][0]["data"]] == ["db", "db-username", "db-password", "api-token"]
@@ -200,6 +200,6 @@ def test_a_secret_too_large_for_the_jobs_kubernetes_secret_is_refused():
 def test_the_stack_exports_what_verify_and_the_readme_use(local: ProgramRun):
     exports = {name: export.value for name, export in local.exports.items()}
     assert exports["vaultAddress"] == "http://vault.vault.svc:8200"
-    assert exports["vaultRole"] == "default-test"
-    assert exports["vaultSecretPaths"] == {"secret": "secret/data/secretstore/default/secret"}
+    assert exports["vaultRole"] == "secretstore-local-dev-test"
+    assert exports["vaultSecretPaths"] == {"secret": "secret/data/secretstore/secretstore-local-dev/secret"}
     assert (exports["cloud"], exports["store"], exports["identity"]) == ("kubernetes", "vault", "kubernetesAuth")
