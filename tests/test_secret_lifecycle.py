@@ -335,7 +335,7 @@ def test_every_listed_secret_is_in_the_stack_vault_and_nothing_else(several_on_a
     assert db == {"username": "app", "password": "from-config-pw"}
     # The identity's only grant is `get` on this vault, which holds exactly these secrets.
     (policy,) = vault.inputs["properties"]["accessPolicies"]
-    assert policy["permissions"] == {"secrets": ["get"], "keys": ["get"], "certificates": ["get"]}
+    assert policy["permissions"] == {"secrets": ["get"]}
     assert several_on_azure.exports["keyVaultSecretNames"].value == ["db", "api-token"]
 
 

@@ -68,3 +68,22 @@ def test_the_check_would_catch_a_component_that_moved_without_its_alias(
     # The store and its secret, value, generated password, policy and attachment are not
     # found, and all but the store (a component) are new.
     assert len(problems) == 6 + 5, problems
+
+
+def test_a_change_on_purpose_hides_nothing_else(oidc_issuer: OidcIssuer):
+    # Only Pod Identity's trust may change: an IRSA role's trust that differs is still found.
+    recorded = _recorded("aws-secretsManager-irsa")
+    run = scenario_run("aws-secretsManager-irsa")
+    changed = copy.deepcopy(recorded)
+    role = next(r for r in changed if r["type"] == "aws:iam/role:Role")
+    role["inputs"]["assumeRolePolicy"] = role["inputs"]["assumeRolePolicy"].replace(":test", ":other")
+    (problem,) = upgrade_problems(changed, run, oidc_issuer.url, oidc_issuer.chain.intermediate.sha1)
+    assert "inputs differ" in problem and "secret-reader" in problem
+    # A vault's other properties are still compared.
+    recorded = _recorded("azure-keyVault-application")
+    run = scenario_run("azure-keyVault-application")
+    changed = copy.deepcopy(recorded)
+    vault = next(r for r in changed if r["type"] == "azure-native:keyvault:Vault")
+    vault["inputs"]["properties"]["enableRbacAuthorization"] = True
+    (problem,) = upgrade_problems(changed, run, oidc_issuer.url, oidc_issuer.chain.intermediate.sha1)
+    assert "inputs differ" in problem

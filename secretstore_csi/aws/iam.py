@@ -53,9 +53,16 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
 
 def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account: str) -> str:
-    """Only EKS Pod Identity may assume the role, and only with the session tags it sets for
-    `service_account` in `namespace` of this cluster: an association made for any other
-    service account is refused too."""
+    """Only EKS Pod Identity may assume the role, only for this account, and only with the
+    session tags it sets for `service_account` in `namespace` of this cluster: an association
+    made for any other service account is refused too.
+
+    `aws:SourceAccount` guards against the confused deputy, as AWS's own Pod Identity sample
+    trust policy does (aws-samples/sample-eks-nitro-sandbox, pod-identity-trust.json), with
+    the cluster's account. `aws:SourceArn` is left out: AWS documents no value for it with
+    pods.eks.amazonaws.com, published examples disagree (the cluster's ARN, an association's),
+    and a wrong one refuses every pod."""
+    account = cluster_arn.split(":")[4]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -66,6 +73,7 @@ def pod_identity_trust_policy(cluster_arn: str, namespace: str, service_account:
                     "Action": ["sts:AssumeRole", "sts:TagSession"],
                     "Condition": {
                         "StringEquals": {
+                            "aws:SourceAccount": account,
                             "aws:RequestTag/eks-cluster-arn": cluster_arn,
                             "aws:RequestTag/kubernetes-namespace": namespace,
                             "aws:RequestTag/kubernetes-service-account": service_account,

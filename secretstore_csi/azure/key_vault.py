@@ -153,7 +153,8 @@ class KeyVaultStore(pulumi.ComponentResource):
                     keyvault.AccessPolicyEntryArgs(
                         tenant_id=client.tenant_id,
                         object_id=reader.object_id,
-                        permissions=keyvault.PermissionsArgs(secrets=READ_ONLY, keys=READ_ONLY, certificates=READ_ONLY),
+                        # Secrets, and only `get`: the provider reads a secret by name.
+                        permissions=keyvault.PermissionsArgs(secrets=READ_ONLY),
                     )
                 ],
                 enable_soft_delete=True,

@@ -2,9 +2,10 @@
 
 No Helm repository publishes it: upstream installs `deploy/provider-gcp-plugin.yaml` with
 kubectl. These are that manifest's objects, made with pulumi-kubernetes. They differ from it
-only where it leaves an image unpinned: its init container runs `busybox` without a tag, here
-a fixed tag. tests/gcp/test_provider.py compares them with the manifest, which is vendored
-in tests/manifests/ and checked by its sha256.
+in two places: its init container runs `busybox` without a tag, here pinned by digest; and
+its ClusterRole lets the provider create a token for any service account, which it does not
+need (see below). tests/gcp/test_provider.py compares them with the manifest, which is
+vendored in tests/manifests/ and checked by its sha256.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ IMAGE = (
     "@sha256:c87cfa3e8be097c0034f136fb56e37d76966430b69223c12d179398ea0584576"
 )
 # Upstream runs `busybox` untagged, which is whatever `latest` is on the day a node pulls it.
-INIT_IMAGE = "busybox:1.37.0"
+# busybox 1.37.0 by its index digest, as docker-library/repo-info records it
+# (repos/busybox/remote/1.37.0.md at 01a70542).
+INIT_IMAGE = "busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
 NAMESPACE = "kube-system"
 NAME = "secrets-store-csi-driver-provider-gcp"
 DAEMONSET = "csi-secrets-store-provider-gcp"
@@ -60,12 +63,16 @@ class GcpProvider(pulumi.ComponentResource):
         self.service_account = ServiceAccount(
             f"{name}-service-account", metadata=ObjectMetaArgs(name=NAME, namespace=NAMESPACE), opts=on_cluster
         )
-        # It mints tokens for the pods' service accounts, and reads them for their annotations.
+        # It reads the pods' service accounts, on every mount, for their annotations.
         self.cluster_role = ClusterRole(
             f"{name}-role",
             metadata=ObjectMetaArgs(name=f"{NAME}-role"),
             rules=[
-                PolicyRuleArgs(api_groups=[""], resources=["serviceaccounts/token"], verbs=["create"]),
+                # Upstream also grants serviceaccounts/token create, cluster-wide. v1.15.0 mints a
+                # token only when the driver passes none (auth/auth.go, Token: generatePodSAToken
+                # runs only if PodInfo.ServiceAccountTokens is empty), and the driver here always
+                # requests one for the workload pool. Without that rule the provider cannot
+                # mint a token for any service account of the cluster.
                 PolicyRuleArgs(api_groups=[""], resources=["serviceaccounts"], verbs=["get"]),
             ],
             opts=on_cluster,

@@ -48,6 +48,8 @@ def test_the_role_trusts_only_pod_identity_for_exactly_the_test_service_account(
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
                 "Condition": {
                     "StringEquals": {
+                        # The cluster's account: no other account's Pod Identity acts for it.
+                        "aws:SourceAccount": ACCOUNT,
                         "aws:RequestTag/eks-cluster-arn": _cluster_arn(pod_identity),
                         "aws:RequestTag/kubernetes-namespace": "secretstore-aws-dev",
                         "aws:RequestTag/kubernetes-service-account": "test",

@@ -26,7 +26,7 @@ def test_the_only_access_policy_lets_the_service_principal_get_and_nothing_else(
         {
             "tenantId": TENANT,
             "objectId": azure_dev.one(SERVICE_PRINCIPAL).outputs["objectId"],
-            "permissions": {"secrets": ["get"], "keys": ["get"], "certificates": ["get"]},
+            "permissions": {"secrets": ["get"]},
         }
     ]
     assert properties["enableRbacAuthorization"] is False

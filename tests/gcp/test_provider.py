@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,10 @@ MANIFEST = Path(__file__).parent.parent / "manifests" / "provider-gcp-plugin-v1.
 MANIFEST_SHA256 = "cee15cdb884b842b3e14885f34eb58f90f20f12f1f007a609d70b0b10038c2ac"
 # The v1.15.0 digest, as the tag's CHANGELOG.md gives it.
 CHANGELOG_DIGEST = "sha256:c87cfa3e8be097c0034f136fb56e37d76966430b69223c12d179398ea0584576"
+# busybox 1.37.0's index digest, as docker-library/repo-info records it (repos/busybox/remote/1.37.0.md).
+BUSYBOX_DIGEST = "sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
+# The rule upstream has and the program leaves out: the driver passes the provider a token.
+TOKEN_RULE = {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,8 @@ def _init_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def differences(program: list[dict[str, Any]], manifest: list[dict[str, Any]], path: str = "") -> list[str]:
-    """Where the program's objects differ from the manifest's, apart from the init image."""
+    """Where the program's objects differ from the manifest's, apart from the init image and
+    the token rule the program leaves out."""
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     ours, theirs = {key(o): o for o in program}, {key(o): o for o in manifest}
     found = [f"{k} only in the program" for k in ours.keys() - theirs.keys()]
@@ -47,6 +51,8 @@ def differences(program: list[dict[str, Any]], manifest: list[dict[str, Any]], p
         mine, upstream_ = copy.deepcopy(ours[k]), copy.deepcopy(theirs[k])
         for container in [*_init_containers(mine), *_init_containers(upstream_)]:
             container.pop("image")
+        if k[0] == "ClusterRole":
+            upstream_["rules"] = [rule for rule in upstream_["rules"] if rule != TOKEN_RULE]
         found += _diff(mine, upstream_, f"{k[0]} {k[1]}")
     return found
 
@@ -59,10 +65,17 @@ def _diff(mine: Any, theirs: Any, where: str) -> list[str]:
     return [] if mine == theirs else [f"{where}: {mine!r} is not {theirs!r}"]
 
 
-def test_the_provider_is_the_upstream_manifest_apart_from_the_init_image(gcp_dev: ProgramRun):
+def test_the_provider_is_the_upstream_manifest_apart_from_the_init_image_and_the_token_rule(gcp_dev: ProgramRun):
     objects = gcp_dev.next_to_driver()
     assert {o["kind"] for o in objects} == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"}
     assert differences(objects, upstream()) == []
+    (upstream_role,) = [o for o in upstream() if o["kind"] == "ClusterRole"]
+    assert TOKEN_RULE in upstream_role["rules"]
+
+
+def test_the_provider_may_not_create_tokens_and_reads_service_accounts_only(gcp_dev: ProgramRun):
+    (role,) = [o for o in gcp_dev.next_to_driver() if o["kind"] == "ClusterRole"]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]}]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +84,8 @@ def test_the_provider_is_the_upstream_manifest_apart_from_the_init_image(gcp_dev
         (lambda objects: objects[-1]["spec"]["template"]["spec"].pop("tolerations"), "tolerations"),
         (lambda objects: objects[2]["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}),
          "rules"),
+        # The token rule put back is a difference too: the comparison drops it from upstream only.
+        (lambda objects: objects[2]["rules"].insert(0, dict(TOKEN_RULE)), "rules"),
         (lambda objects: objects[-1]["spec"]["template"]["spec"]["containers"][0]["env"][0].update(value="/tmp"),
          "env[0].value"),
     ],
@@ -99,7 +114,7 @@ def test_every_image_is_pinned(gcp_dev: ProgramRun):
     assert container["image"].endswith(f"@{CHANGELOG_DIGEST}")
     (init,) = pod["initContainers"]
     # Upstream's is `busybox`, untagged: whatever `latest` is when a node pulls it.
-    assert re.fullmatch(r"busybox:[0-9]+\.[0-9]+\.[0-9]+", init["image"]), init["image"]
+    assert init["image"] == f"busybox:1.37.0@{BUSYBOX_DIGEST}"
 
 
 @pytest.mark.parametrize("version", ["1.30", "1.35", "1.37"])
