@@ -51,6 +51,9 @@ class ClusterSource(Generic[ClusterT]):
     settings: Callable[[], type[SettingsModel]]
     default_store: str
     build: Callable[[], ClusterBuilder[ClusterT]]
+    local: bool = False
+    """A cluster of the user's own, such as kind: dev shortcuts (Vault in dev mode) are the
+    default there, and only there."""
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,7 @@ def load(name: str) -> StackConfig:
         identity_settings=identity_settings,
         driver=common.driver,
         demo_image=common.demo_image,
+        local_cluster=registry.CLUSTERS[cloud].local,
     )
     workloads, values = _workloads(name, common)
     problems += checks.platform_problems(platform, workloads, values)

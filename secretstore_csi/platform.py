@@ -88,6 +88,7 @@ class PlatformArgs:
             identity_settings=settings[2],
             driver=self.driver,
             demo_image=self.demo_image,
+            local_cluster=cloud.local,
         )
 
 

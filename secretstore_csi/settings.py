@@ -619,6 +619,8 @@ class PlatformConfig:
     identity_settings: SettingsModel
     driver: DriverSettings
     demo_image: str
+    local_cluster: bool = False
+    """A cluster of the user's own, such as kind, where dev shortcuts are the default."""
 
     def of(self, kind: type[M]) -> M:
         """The settings of this kind: `config.of(AwsClusterSettings).region`."""

@@ -240,6 +240,9 @@ class CloudMocks(pulumi.runtime.Mocks):
         handler = _OUTPUTS.get(args.typ)
         if handler:
             outputs.update(handler(self, args, name))
+        if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
+            # The API server gives every object a uid, which ownerReferences name.
+            outputs["metadata"] = {**outputs["metadata"], "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))}
         return outputs.pop("__id__", f"{args.name}-id"), outputs
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list]:
@@ -488,7 +491,12 @@ def foreign_keys(cloud: str, store: str, identity: str) -> list[str]:
 def run_combination(cloud: str, store: str, identity: str, **changes: Any) -> ProgramRun:
     """__main__.py with the stack file of `cloud`, `store` and `identity` set, and the keys of
     other stores and identity modes dropped."""
+    from secretstore_csi import registry
+
     set_ = {f"{PROJECT}:store": store, f"{PROJECT}:identity": identity, **changes.pop("set_", {})}
+    if store == "vault" and not registry.CLUSTERS[cloud].local:
+        # Vault in dev mode on a cloud's cluster is asked for, as its user would.
+        set_.setdefault(f"{PROJECT}:vaultDevMode", "true")
     remove = (*foreign_keys(cloud, store, identity), *changes.pop("remove", ()))
     return run_program(stack_for(cloud), set_=set_, remove=remove, **changes)
 

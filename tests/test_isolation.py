@@ -126,7 +126,7 @@ def _member_on_another_secret(run: ProgramRun) -> None:
 
 
 def _vault_policy_on_another_path(run: ProgramRun) -> None:
-    job = next(r for r in run.of_type("kubernetes:batch/v1:Job") if owner(run, r) == "payments")
+    job = run.one("kubernetes:batch/v1:Job", "payments-vault-configure")
     command = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"]
     command[-1] = command[-1].replace("secret/data/secretstore/shop/payments/api-token", "secret/data/secretstore/shop/orders/db")
 

@@ -23,6 +23,7 @@ EXISTING: ClusterSource[ExistingCluster] = ClusterSource(
     settings=settings_model("secretstore_csi.existing.settings", "ExistingClusterSettings"),
     default_store="vault",
     build=_existing,
+    local=True,
 )
 
 CLUSTERS = (EXISTING,)

@@ -82,7 +82,12 @@ def rendered(request: pytest.FixtureRequest) -> Rendered:
         assert set(releases) == {DRIVER}
     else:
         (provider,) = [r.name for r in run.of_type(RELEASE) if r.inputs["chart"] == chart.name]
-        objects = releases[provider]
+        # With the release, what the program makes in its namespace: Vault's CSI provider.
+        namespace = run.one(RELEASE, provider).inputs["namespace"]
+        objects = releases[provider] + [
+            o for o in run.kubernetes_objects()
+            if o["metadata"].get("namespace") == namespace and o["kind"] in ("DaemonSet", "ServiceAccount", "Role")
+        ]
         assert set(releases) == {DRIVER, provider}
     return Rendered(combination, lifecycle, version, run, releases, provider, objects)
 
