@@ -71,7 +71,8 @@ BAD_VALUES = [
         "expected 0 (delete at once, so the name is free again after `pulumi destroy`) or a whole number of days from 7 to 30",
     ),
     (f"{P}:secretRecoveryWindowInDays", "31", "expected 0 (delete at once"),
-    (f"{P}:nodeInstanceType", "large", "expected an EC2 instance type such as t3.medium"),
+    (f"{P}:nodeInstanceType", "large", "expected an EC2 instance type that pulumi-aws 7.51.1 knows, such as t3.medium"),
+    (f"{P}:nodeInstanceType", "t3.medum", "expected an EC2 instance type that pulumi-aws 7.51.1 knows"),
     (f"{P}:secretUsername", "two words", "expected 1-128 characters without whitespace"),
     (f"{P}:syncSecret", "yes", "expected true or false"),
     # The image reference grammar: lower-case paths, a registry that starts with a letter or
@@ -277,3 +278,9 @@ def test_a_key_set_with_secret_is_never_shown_whatever_it_configures():
     assert "Top-Secret" not in problem
     assert problem.startswith(f"{P}:namespace: expected a DNS-1123 label")
     assert problem.endswith("(the value is not shown)")
+
+
+@pytest.mark.parametrize("instance_type", ["t3.medium", "m8g.large", "c7i.2xlarge", "t4g.small"])
+def test_ec2_instance_types_pulumi_aws_knows_are_accepted(instance_type: str):
+    run = run_program("aws-dev", set_={f"{P}:nodeInstanceType": instance_type})
+    assert run.one("eks:index:Cluster").inputs["instanceType"] == instance_type

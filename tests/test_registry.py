@@ -103,7 +103,8 @@ SDK_FREE = [
     "secretstore_csi/charts.py", "secretstore_csi/settings.py", "secretstore_csi/catalog.py",
     "secretstore_csi/registry.py", "secretstore_csi/checks.py",
     *(f"secretstore_csi/{package}/{module}.py" for package in PACKAGES for module in ("__init__", "settings", "catalog")),
-    "secretstore_csi/aws/iam.py", "secretstore_csi/vault/configure.py",
+    "secretstore_csi/aws/iam.py", "secretstore_csi/vault/configure.py", "secretstore_csi/azure/names.py",
+    "secretstore_csi/gcp/names.py",
 ]
 SHARED_LAYER = [
     "secretstore_csi/seam.py", "secretstore_csi/errors.py", "secretstore_csi/platform.py",

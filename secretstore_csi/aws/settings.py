@@ -40,6 +40,13 @@ def aws_region(value: Any) -> str:
 KNOWN_REGION = f"an AWS region code that pulumi-aws {metadata.version('pulumi-aws')} knows"
 
 
+def instance_type(value: Any) -> str:
+    """An EC2 instance type that the installed pulumi-aws lists in its InstanceType enum."""
+    from pulumi_aws.ec2 import InstanceType
+
+    return str(InstanceType(value).value)
+
+
 class AwsClusterSettings(ManagedClusterSettings):
     region: Annotated[
         str,
@@ -50,7 +57,10 @@ class AwsClusterSettings(ManagedClusterSettings):
     ] = Field(alias="aws:region")
     node_instance_type: Annotated[
         str,
-        Accepted(matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+"), "expected an EC2 instance type such as t3.medium"),
+        Accepted(
+            instance_type,
+            f"expected an EC2 instance type that pulumi-aws {metadata.version('pulumi-aws')} knows, such as t3.medium",
+        ),
     ] = "t3.medium"
     node_desired_count: EksNodeCount = 2
     node_min_count: EksNodeCount = 1

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from secretstore_csi import PROJECT
+from secretstore_csi.azure import names
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
@@ -29,13 +30,18 @@ class AzureClusterSettings(ManagedClusterSettings):
     location: Annotated[
         str,
         Accepted(
-            matching(r"[A-Za-z][A-Za-z0-9 ]*[A-Za-z0-9]"),
-            "expected an Azure region such as westeurope; set it with "
+            names.region,
+            "expected a public Azure region, such as westeurope (`az account list-locations`); set it with "
             "`pulumi config set azure-native:location <region>`",
         ),
     ] = Field(alias="azure-native:location")
     node_vm_size: Annotated[
-        str, Accepted(matching(r"(Standard|Basic)_[A-Za-z0-9_]+"), "expected an Azure VM size such as Standard_D2s_v5")
+        str,
+        Accepted(
+            names.vm_size,
+            "expected an Azure VM size as Azure names them, such as Standard_D2s_v5 or Standard_E4as_v6 "
+            "(`az vm list-sizes`)",
+        ),
     ] = "Standard_D2s_v5"
     node_desired_count: AksNodeCount = 2
     node_min_count: AksNodeCount = 1

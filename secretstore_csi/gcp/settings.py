@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from secretstore_csi import PROJECT
+from secretstore_csi.gcp import names
 from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
@@ -65,16 +66,25 @@ class GcpClusterSettings(ManagedClusterSettings):
     ] = Field(alias="gcp:project")
     zone: Annotated[
         str | None,
-        Accepted(matching(ZONE), "expected a Google Cloud zone such as us-central1-a (a region and a zone letter)"),
+        Accepted(
+            names.zone,
+            "expected a Google Cloud zone, a region and a letter it has, such as us-central1-a "
+            "(`gcloud compute zones list`)",
+        ),
     ] = Field(default=None, alias="gcp:zone")
     region: Annotated[
         str | None,
-        Accepted(matching(REGION), "expected a Google Cloud region such as us-central1 or europe-west1"),
+        Accepted(
+            names.region,
+            "expected a Google Cloud region, such as us-central1 or europe-west1 (`gcloud compute regions list`)",
+        ),
     ] = Field(default=None, alias="gcp:region")
     node_machine_type: Annotated[
         str,
         Accepted(
-            matching(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+"), "expected a Compute Engine machine type such as e2-standard-2"
+            names.machine_type,
+            "expected a Compute Engine machine type, such as e2-standard-2: a series and type with one of the "
+            "vCPU counts Google makes of it, a shared-core or custom type (`gcloud compute machine-types list`)",
         ),
     ] = "e2-standard-2"
     node_desired_count: GkeNodeCount = 2

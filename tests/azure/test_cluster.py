@@ -74,13 +74,19 @@ def test_the_azure_kubeconfig_is_base64_decoded():
 
     assert decode_kubeconfig(Credentials) == "kind: Config\n"
 
+VM_SIZE = (
+    "expected an Azure VM size as Azure names them, such as Standard_D2s_v5 or Standard_E4as_v6 (`az vm list-sizes`)"
+)
+LOCATION = (
+    "expected a public Azure region, such as westeurope (`az account list-locations`); set it with "
+    "`pulumi config set azure-native:location <region>`"
+)
 BAD_VALUES = [
-    (f"{P}:nodeVmSize", "D2s_v5", "expected an Azure VM size such as Standard_D2s_v5"),
-    (
-        "azure-native:location",
-        "west europe!",
-        "expected an Azure region such as westeurope; set it with `pulumi config set azure-native:location <region>`",
-    ),
+    (f"{P}:nodeVmSize", "D2s_v5", VM_SIZE),
+    # The naming grammar: a family of capitals, a vCPU count, feature letters, a version.
+    (f"{P}:nodeVmSize", "Standard_Nonexistent_v99", VM_SIZE),
+    ("azure-native:location", "west europe!", LOCATION),
+    ("azure-native:location", "mars", LOCATION),
     (f"{P}:nodeMaxCount", "1001", "expected a whole number from 1 to 1000 (AKS allows at most 1000 nodes in a node pool)"),
 ]
 
@@ -98,6 +104,22 @@ def test_the_largest_node_pool_aks_allows_is_accepted():
 
 def test_a_missing_location_says_how_to_set_it():
     assert config_problems("azure-dev", remove=("azure-native:location",)) == [
-        "azure-native:location is not set: expected an Azure region such as westeurope; "
-        "set it with `pulumi config set azure-native:location <region>`"
+        f"azure-native:location is not set: {LOCATION}"
     ]
+
+
+@pytest.mark.parametrize(
+    "size",
+    ["Standard_D2s_v5", "Standard_D2pls_v6", "Standard_NC4as_T4_v3", "Standard_M8-2ms_v2", "Standard_ND96isr_H100_v5",
+     "Standard_B2ats_v2", "Standard_DS2_v2", "Standard_HC44-16rs", "Standard_A2_v2", "Basic_A1"],
+)
+def test_vm_sizes_as_azure_names_them_are_accepted(size: str):
+    from secretstore_csi.azure.names import vm_size
+
+    assert vm_size(size) == size
+
+
+@pytest.mark.parametrize("location", ["westeurope", "West Europe", "swedencentral", "indiasouthcentral"])
+def test_regions_by_name_or_display_name_are_accepted(location: str):
+    run = run_program("azure-dev", set_={"azure-native:location": location})
+    assert run.exports["location"].value == location

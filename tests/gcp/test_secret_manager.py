@@ -223,9 +223,37 @@ def test_a_value_google_would_refuse_is_one_problem_naming_the_key(key: str, val
     assert problem.startswith(f"{key} = {value!r}: {accepted}"), problem
 
 
-def test_a_region_that_is_not_one_is_refused():
-    (problem,) = config_problems("gcp-dev", set_={"gcp:region": "europe-west"}, remove=("gcp:zone",))
-    assert problem.startswith("gcp:region = 'europe-west': expected a Google Cloud region such as us-central1")
+@pytest.mark.parametrize("region", ["europe-west", "us-central9", "mars-north1"])
+def test_a_region_that_is_not_one_is_refused(region: str):
+    (problem,) = config_problems("gcp-dev", set_={"gcp:region": region}, remove=("gcp:zone",))
+    assert problem == (
+        f"gcp:region = {region!r}: expected a Google Cloud region, such as us-central1 or europe-west1 "
+        "(`gcloud compute regions list`)"
+    )
+
+
+@pytest.mark.parametrize("zone", ["us-central9-z", "us-east1-a", "europe-west1-a", "us-central1"])
+def test_a_zone_that_is_not_one_is_refused(zone: str):
+    (problem,) = config_problems("gcp-dev", set_={"gcp:zone": zone})
+    assert problem == (
+        f"gcp:zone = {zone!r}: expected a Google Cloud zone, a region and a letter it has, such as us-central1-a "
+        "(`gcloud compute zones list`)"
+    )
+
+
+@pytest.mark.parametrize("machine_type", ["e2-standard-3", "n2-standard-6", "e2-standard", "large", "E2-standard-2"])
+def test_a_machine_type_google_does_not_make_is_refused(machine_type: str):
+    (problem,) = config_problems("gcp-dev", set_={f"{P}:nodeMachineType": machine_type})
+    assert problem.startswith(f"{P}:nodeMachineType = {machine_type!r}: expected a Compute Engine machine type")
+
+
+@pytest.mark.parametrize(
+    "machine_type",
+    ["e2-standard-2", "e2-medium", "n2-highmem-128", "c3-standard-4-lssd", "e2-custom-4-8192", "a3-highgpu-8g"],
+)
+def test_machine_types_google_makes_are_accepted(machine_type: str):
+    run = run_program("gcp-dev", set_={f"{P}:nodeMachineType": machine_type})
+    assert run.one("gcp:container/nodePool:NodePool").inputs["nodeConfig"]["machineType"] == machine_type
 
 
 def test_a_zone_outside_the_region_is_refused():
