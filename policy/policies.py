@@ -190,7 +190,7 @@ def _iam_read_policies(args: ResourceValidationArgs, report: Report) -> None:
 # 2. IRSA trust and 3. Pod Identity trust
 
 POD_IDENTITY = "pods.eks.amazonaws.com"
-SESSION_TAGS = ("aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account")
+SESSION_TAGS = ("aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account", "aws:SourceAccount")
 CLUSTER_TAGS = ("aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-name")
 
 
@@ -484,6 +484,270 @@ def _pinned_charts(args: ResourceValidationArgs, report: Report) -> None:
         )
 
 
+# 9. Who a principal trusts: never an account root, never `default`
+
+ACCOUNT_ROOT = re.compile(r"(arn:aws[a-z-]*:iam::)?([0-9]{12})(:root)?")
+
+
+def _root_trusts(args: ResourceValidationArgs, report: Report) -> None:
+    document = json_document(args.props.get("assumeRolePolicy"))
+    allowed = set(_strings(args.get_config().get("trustedAccounts")))
+    for index, statement in enumerate(statements(document) if document else []):
+        if not allows(statement):
+            continue
+        principal = statement.get("Principal")
+        principals = ["*"] if principal == "*" else _principals(statement, "AWS")
+        for value in principals:
+            match = ACCOUNT_ROOT.fullmatch(str(value)) if value != "*" else None
+            whole_account = value == "*" or (match is not None and (match[3] or not match[1]))
+            if whole_account and (match is None or match[2] not in allowed):
+                report(
+                    f"{resource(args)}: statement {index} of its trust policy trusts {value!r}, so every principal of "
+                    "that account (or any account) the account lets assume roles may. Trust the workload's "
+                    "federation or EKS Pod Identity, or name the account in trustedAccounts."
+                )
+
+
+def _subjects(args: ResourceValidationArgs) -> list[tuple[str, str]]:
+    """The (namespace, service account) pairs a resource trusts, by its type."""
+    props = args.props
+    pairs: list[tuple[str, str]] = []
+    kind = normalized(args.resource_type)
+    if kind == ROLE:
+        document = json_document(props.get("assumeRolePolicy"))
+        for statement in statements(document) if document else []:
+            equals = as_map(as_map(statement.get("Condition")).get("StringEquals"))
+            for key, value in equals.items():
+                subject = KUBERNETES_SUBJECT.fullmatch(str(_one_value(value) or "")) if key.endswith(":sub") else None
+                if subject:
+                    pairs.append((subject[1], subject[2]))
+            namespace = _one_value(equals.get("aws:RequestTag/kubernetes-namespace"))
+            account = _one_value(equals.get("aws:RequestTag/kubernetes-service-account"))
+            if namespace or account:
+                pairs.append((namespace or "", account or ""))
+    elif kind == POD_IDENTITY_ASSOCIATION:
+        pairs.append((str(props.get("namespace")), str(props.get("serviceAccount"))))
+    elif kind in FEDERATED_CREDENTIALS:
+        subject = KUBERNETES_SUBJECT.fullmatch(str(props.get("subject") or ""))
+        if subject:
+            pairs.append((subject[1], subject[2]))
+    else:
+        for _, members in _bindings(args):
+            for member in members:
+                principal = GKE_PRINCIPAL.fullmatch(str(member))
+                if principal:
+                    pairs.append((principal[1], principal[2]))
+    return pairs
+
+
+POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+GKE_PRINCIPAL = re.compile(
+    r"principal://iam\.googleapis\.com/projects/[0-9]+/locations/global/workloadIdentityPools/[^/]+"
+    rf"/subject/ns/({DNS_LABEL})/sa/({DNS_SUBDOMAIN})"
+)
+
+
+def _no_default(args: ResourceValidationArgs, report: Report) -> None:
+    for namespace, account in _subjects(args):
+        if account == "default":
+            report(
+                f"{resource(args)}: it trusts the service account `default` of namespace {namespace!r}, which every "
+                "pod there runs as unless it names another. Trust a service account of the workload's own."
+            )
+        elif namespace == "default" and not args.get_config().get("allowDefaultNamespace"):
+            report(
+                f"{resource(args)}: it trusts {account!r} in namespace `default`, which enforces no Pod Security "
+                "level and which every stack and cluster has: on GKE the same pair is one principal for the whole "
+                "project. Use a namespace of the stack's own, or set allowDefaultNamespace."
+            )
+
+
+# AWS-managed policies that read every secret: the reader role gets customer policies only.
+
+AWS_MANAGED = re.compile(r"arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)")
+SECRET_READING_POLICIES = ["AdministratorAccess", "PowerUserAccess", "SecretsManagerReadWrite"]
+ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
+
+
+def _workload_trust(document: Mapping[str, Any] | None) -> bool:
+    """Whether a trust policy is a workload's: a federation (IRSA) or EKS Pod Identity."""
+    return any(
+        _principals(statement, "Federated") or POD_IDENTITY in _principals(statement, "Service")
+        for statement in (statements(document) if document else [])
+    )
+
+
+def _no_managed_readers(args: ResourceValidationArgs, report: Report) -> None:
+    configured = args.get_config().get("secretReadingPolicies")
+    readers = set(SECRET_READING_POLICIES if configured is None else _strings(configured))
+    if args.resource_type == ROLE:
+        arns = _strings(args.props.get("managedPolicyArns"))
+        workload = _workload_trust(json_document(args.props.get("assumeRolePolicy")))
+    else:
+        arns, workload = [str(args.props.get("policyArn") or "")], False
+    for arn in arns:
+        managed = AWS_MANAGED.fullmatch(arn)
+        if managed and (workload or managed[1] in readers):
+            report(
+                f"{resource(args)}: attaches the AWS-managed policy {arn!r}, which reaches far more than a workload's "
+                "own secrets. Grant the secrets by ARN in a policy of your own."
+            )
+
+
+# 10. Key Vault: what reads secrets besides one secret's Secrets User
+
+KEY_VAULT_SECRET_READERS = {
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+}
+VAULTS = ("azure-native:keyvault:Vault",)
+ACCESS_POLICIES = ("azure-native:keyvault:AccessPolicy",)
+
+
+def _key_vault_readers(args: ResourceValidationArgs, report: Report) -> None:
+    if normalized(args.resource_type) == "azure-native:authorization:RoleAssignment":
+        role = str(args.props.get("roleDefinitionId") or "").lower().rstrip("/").rsplit("/", 1)[-1]
+        configured = args.get_config().get("readerRoles")
+        readers = KEY_VAULT_SECRET_READERS if configured is None else {r.lower(): r for r in _strings(configured)}
+        if role in readers:
+            report(
+                f"{resource(args)}: assigns {readers[role]}, which reads (and more) every secret of its scope. "
+                "Assign Key Vault Secrets User on each secret instead."
+            )
+        return
+    props = as_map(plain(args.props.get("properties")))
+    entries = maps(props.get("accessPolicies")) if props else [as_map(plain(args.props.get("policy")))]
+    for entry in entries:
+        permissions = as_map(entry.get("permissions"))
+        extra = {kind: value for kind, value in permissions.items() if kind != "secrets" and as_list(value)}
+        secrets = [str(p).lower() for p in as_list(permissions.get("secrets"))]
+        if extra or set(secrets) - {"get"}:
+            shown = {key: value for key, value in permissions.items() if as_list(value)}
+            report(
+                f"{resource(args)}: an access policy for {entry.get('objectId')!r} grants {shown}. A workload's "
+                "principal needs secrets `get` and nothing else: the provider reads each secret by name."
+            )
+
+
+# 11. Federated credentials: an AKS cluster's issuer, Entra's audience
+
+AKS_ISSUER = re.compile(r"https://[a-z0-9]+\.oic\.prod-aks\.azure\.com/[0-9a-f-]{36}/[0-9a-f-]{36}/")
+ENTRA_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def _issuer_and_audience(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type == FLEXIBLE_CREDENTIAL:
+        return  # the subject rule reports it
+    subject = str(args.props.get("subject") or "")
+    if any(subject.startswith(prefix) for prefix in _strings(args.get_config().get("otherSubjectPrefixes"))):
+        return
+    issuer = args.props.get("issuer")
+    issuers = _strings(args.get_config().get("issuers"))
+    if not isinstance(issuer, str) or not (AKS_ISSUER.fullmatch(issuer) or issuer in issuers):
+        report(
+            f"{resource(args)}: its issuer is {issuer!r}, not an AKS cluster's OIDC issuer "
+            "(https://<region>.oic.prod-aks.azure.com/<tenant>/<id>/). Trust the cluster's issuer, or name the "
+            "issuer in issuers."
+        )
+    audiences = _strings(args.props.get("audiences"))
+    if audiences != [ENTRA_AUDIENCE]:
+        report(f"{resource(args)}: its audiences are {audiences}, not exactly [{ENTRA_AUDIENCE!r}].")
+
+
+# 12. Vault in dev mode
+
+VAULT_CHARTS = ("vault", "openbao")
+
+
+def _no_dev_mode(args: ResourceValidationArgs, report: Report) -> None:
+    chart = str(args.props.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
+    if chart not in VAULT_CHARTS or args.get_config().get("allowDevMode"):
+        return
+    values = as_map(plain(args.props.get("values")))
+    if as_map(as_map(as_map(values.get("server")).get("dev"))).get("enabled") is True:
+        report(
+            f"{resource(args)}: runs {chart} in dev mode: in memory, over HTTP, unsealed, with a root token that "
+            "never expires. Use a Vault of your own, or set allowDevMode for a cluster you try things on."
+        )
+
+
+# 13. RBAC that creates tokens
+
+RBAC_ROLES = ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "kubernetes:rbac.authorization.k8s.io/v1:Role")
+
+
+def _creates_tokens(rule: Mapping[str, Any]) -> bool:
+    resources = [str(r) for r in as_list(rule.get("resources"))]
+    verbs = [str(v) for v in as_list(rule.get("verbs"))]
+    groups = [str(g) for g in as_list(rule.get("apiGroups"))]
+    return (
+        bool({"", "*"} & set(groups))
+        and bool({"serviceaccounts/token", "*", "serviceaccounts/*"} & set(resources))
+        and bool({"create", "*"} & set(verbs))
+    )
+
+
+def _no_token_creators(args: ResourceValidationArgs, report: Report) -> None:
+    name = as_map(plain(args.props.get("metadata"))).get("name")
+    if name in _strings(args.get_config().get("allowedRoles")):
+        return
+    rules = maps(plain(args.props.get("rules")))
+    if any(_creates_tokens(rule) for rule in rules):
+        scope = "any service account " + ("of the cluster" if "ClusterRole" in args.resource_type else "here")
+        report(
+            f"{resource(args)}: lets its subjects create tokens for {scope}, and so act as them. The Secrets Store "
+            "CSI driver passes providers the pod's token (tokenRequests); name the role in allowedRoles if it must."
+        )
+
+
+# 14. Images by digest
+
+# The project's images that no public source gives a digest for: the article's demo, and
+# the Vault CSI provider. Pin them, then drop them from the knob.
+UNPINNED_BY_NEED = ["ghcr.io/dirien/hello-server/hello-server:latest", "hashicorp/vault-csi-provider:1.7.4"]
+DIGEST = re.compile(r".+@sha256:[0-9a-f]{64}")
+
+
+def _pinned_images(args: ResourceValidationArgs, report: Report) -> None:
+    pod = pod_spec(args.resource_type, args.props)
+    configured = args.get_config().get("allowedImages")
+    allowed = set(UNPINNED_BY_NEED if configured is None else _strings(configured))
+    for container in containers(pod) if pod else []:
+        image = container.get("image")
+        if not (isinstance(image, str) and (DIGEST.fullmatch(image) or image in allowed)):
+            report(
+                f"{resource(args)}: container {container.get('name')!r} runs {image!r}, which a node resolves when it "
+                "pulls it. Pin it by digest (image:tag@sha256:...), or name it in allowedImages."
+            )
+
+
+# 15. Namespaces at the restricted level
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def _restricted_namespaces(args: ResourceValidationArgs, report: Report) -> None:
+    metadata = as_map(plain(args.props.get("metadata")))
+    configured = args.get_config().get("exemptNamespaces")
+    exempt = set(["vault"] if configured is None else _strings(configured))
+    if args.resource_type == NAMESPACE:
+        level = as_map(metadata.get("labels")).get(ENFORCE)
+        if level != "restricted" and metadata.get("name") not in exempt:
+            report(
+                f"{resource(args)}: namespace {metadata.get('name')!r} enforces {level or 'no'} Pod Security level. "
+                f"Label it {ENFORCE}=restricted, or name it in exemptNamespaces."
+            )
+        return
+    pod = pod_spec(args.resource_type, args.props)
+    mounts = pod and any(as_map(v.get("csi")).get("driver") == CSI_DRIVER for v in maps(pod.get("volumes")))
+    if mounts and metadata.get("namespace") in (None, "", "default") and "default" not in exempt:
+        report(
+            f"{resource(args)}: it mounts the Secrets Store CSI volume in namespace `default`, which enforces no "
+            "Pod Security level. Run it in a namespace of its own labelled restricted."
+        )
+
+
 POLICIES: list[Policy] = [
     policy(
         "secrets-manager-read-without-wildcards",
@@ -508,11 +772,12 @@ POLICIES: list[Policy] = [
     ),
     policy(
         "pod-identity-trust-pins-session-tags",
-        "A role trusted by EKS Pod Identity pins the namespace, the service account and the cluster.",
+        "A role trusted by EKS Pod Identity pins the namespace, the service account, the cluster and its account.",
         (ROLE,),
         _trust(lambda document, args: pod_identity_problems(document),
                "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
-               "aws:RequestTag/kubernetes-service-account and aws:RequestTag/eks-cluster-arn, one value each."),
+               "aws:RequestTag/kubernetes-service-account, aws:RequestTag/eks-cluster-arn and aws:SourceAccount, "
+               "one value each."),
     ),
     policy(
         "key-vault-secrets-user-per-secret",
@@ -571,6 +836,104 @@ POLICIES: list[Policy] = [
         PolicyConfigSchema(
             {"charts": {"type": "array", "items": {"type": "string"}, "default": CHARTS,
                         "description": "The chart names to hold to an exact version."}}
+        ),
+    ),
+    policy(
+        "no-aws-managed-policy-reads-secrets",
+        "No AWS-managed policy that reads secrets is attached, and a workload's role gets none at all.",
+        (ROLE, *ATTACHMENTS),
+        _no_managed_readers,
+        PolicyConfigSchema(
+            {"secretReadingPolicies": {
+                "type": "array", "items": {"type": "string"}, "default": SECRET_READING_POLICIES,
+                "description": "AWS-managed policy names that read secrets, wherever they are attached.",
+            }}
+        ),
+    ),
+    policy(
+        "no-trust-in-a-whole-account",
+        "A role's trust names no account root and no `*`: only a federation or a service.",
+        (ROLE,),
+        _root_trusts,
+        PolicyConfigSchema(
+            {"trustedAccounts": {"type": "array", "items": {"type": "string"}, "default": [],
+                                 "description": "Account IDs whose root a role may trust on purpose."}}
+        ),
+    ),
+    policy(
+        "no-principal-for-default",
+        "No principal trusts the service account `default`, or a service account in namespace `default`.",
+        (ROLE, POD_IDENTITY_ASSOCIATION, *FEDERATED_CREDENTIALS, *SECRET_IAM_MEMBERS, *SECRET_IAM_BINDINGS,
+         *SECRET_IAM_POLICIES),
+        _no_default,
+        PolicyConfigSchema(
+            {"allowDefaultNamespace": {"type": "boolean", "default": False,
+                                       "description": "Allow service accounts (other than `default`) in namespace "
+                                                      "`default`, as a stack deployed with that namespace keeps."}}
+        ),
+    ),
+    policy(
+        "key-vault-reads-secrets-only",
+        "No access policy grants more than secrets `get`, and no role that reads every secret is assigned.",
+        (*VAULTS, *ACCESS_POLICIES, "azure-native:authorization:RoleAssignment"),
+        _key_vault_readers,
+        PolicyConfigSchema(
+            {"readerRoles": {"type": "array", "items": {"type": "string"},
+                             "default": sorted(KEY_VAULT_SECRET_READERS),
+                             "description": "Role definition IDs that read every secret of their scope."}}
+        ),
+    ),
+    policy(
+        "federated-credential-aks-issuer-and-audience",
+        "A federated credential trusts an AKS cluster's OIDC issuer, for Entra's token exchange audience only.",
+        FEDERATED_CREDENTIALS,
+        _issuer_and_audience,
+        PolicyConfigSchema(
+            {"issuers": {"type": "array", "items": {"type": "string"}, "default": [],
+                         "description": "Other issuers to trust on purpose, such as a self-managed cluster's."},
+             "otherSubjectPrefixes": {"type": "array", "items": {"type": "string"}, "default": [],
+                                      "description": "Subject prefixes of other federations to leave alone."}}
+        ),
+    ),
+    policy(
+        "no-vault-dev-mode",
+        "Vault (or OpenBao) is not installed in dev mode.",
+        RELEASES,
+        _no_dev_mode,
+        PolicyConfigSchema(
+            {"allowDevMode": {"type": "boolean", "default": False,
+                              "description": "Allow dev mode, on a cluster you only try things on (kind)."}}
+        ),
+    ),
+    policy(
+        "no-token-creating-rbac",
+        "No Role or ClusterRole lets its subjects create service account tokens.",
+        RBAC_ROLES,
+        _no_token_creators,
+        PolicyConfigSchema(
+            {"allowedRoles": {"type": "array", "items": {"type": "string"}, "default": [],
+                              "description": "Role names that may create tokens on purpose."}}
+        ),
+    ),
+    policy(
+        "images-pinned-by-digest",
+        "Every container image is pinned by digest.",
+        tuple(POD_TEMPLATES),
+        _pinned_images,
+        PolicyConfigSchema(
+            {"allowedImages": {"type": "array", "items": {"type": "string"}, "default": UNPINNED_BY_NEED,
+                               "description": "Images allowed without a digest, exactly as written."}}
+        ),
+    ),
+    policy(
+        "namespaces-restricted",
+        "Namespaces enforce the restricted Pod Security level, and no pod mounts secrets in `default`.",
+        (NAMESPACE, *POD_TEMPLATES),
+        _restricted_namespaces,
+        PolicyConfigSchema(
+            {"exemptNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["vault"],
+                                  "description": "Namespaces that need a lower level, such as Vault's, whose CSI "
+                                                 "provider mounts a host directory."}}
         ),
     ),
 ]

@@ -37,9 +37,22 @@ LIFECYCLE = {
 SCENARIOS = [(c, lifecycle) for c in registry.combinations() for lifecycle in (False, True)]
 
 
+WORKLOADS = json.dumps([
+    {"name": "payments", "namespace": "shop", "serviceAccount": "payments-api", "secrets": [{"name": "db"}], "demo": True},
+    {"name": "orders", "namespace": "shop", "serviceAccount": "orders-api", "secrets": [{"name": "db"}]},
+])
+# A stack with Vault in dev mode asks for it, and its pack is told so: the one knob these
+# programs need.
+DEV_MODE = {"no-vault-dev-mode": {"allowDevMode": True}}
+
+
 @cache
 def recorded(combination: tuple[str, str, str], lifecycle: bool) -> ProgramRun:
     return run_combination(*combination, set_=dict(LIFECYCLE) if lifecycle else {})
+
+
+def knobs(combination: tuple[str, str, str]) -> dict[str, dict[str, Any]]:
+    return DEV_MODE if combination[1] == "vault" else {}
 
 
 @pytest.mark.parametrize(
@@ -48,7 +61,18 @@ def recorded(combination: tuple[str, str, str], lifecycle: bool) -> ProgramRun:
 def test_a_program_this_project_builds_raises_no_violation(combination: tuple[str, str, str], lifecycle: bool):
     run = recorded(combination, lifecycle)
     assert len(run.resources) > 10
-    assert analyze(run.resources) == []
+    assert analyze(run.resources, knobs(combination)) == []
+
+
+@pytest.mark.parametrize("combination", registry.combinations(), ids=["/".join(c) for c in registry.combinations()])
+def test_a_program_with_workloads_raises_no_violation(combination: tuple[str, str, str]):
+    run = run_combination(*combination, set_={f"{P}:workloads": WORKLOADS}, remove=(f"{P}:secretName",))
+    assert analyze(run.resources, knobs(combination)) == []
+
+
+def test_vault_in_dev_mode_is_a_violation_without_its_knob():
+    run = recorded(("kubernetes", "vault", "kubernetesAuth"), False)
+    only(fired(run.resources), "no-vault-dev-mode", "secretstore-vault", "allowDevMode")
 
 
 # Each rule, alone, on a broken copy
@@ -376,7 +400,7 @@ def test_a_chart_from_disk_is_left_alone_and_the_knob_can_empty_the_list(aws: Pr
         (lambda pod: pod["securityContext"].update(seLinuxOptions={"type": "spc_t"}), "SELinux"),
         (lambda pod: pod["containers"][0]["securityContext"].update(appArmorProfile={"type": "Unconfined"}), "AppArmor"),
         (lambda pod: pod["securityContext"].update(windowsOptions={"hostProcess": True}), "HostProcess"),
-        (lambda pod: pod.update(ephemeralContainers=[{"name": "debug", "image": "busybox"}]), "debug"),
+        (lambda pod: pod.update(ephemeralContainers=[{"name": "debug", "image": f"busybox@sha256:{'0' * 64}"}]), "debug"),
     ],
 )
 def test_every_restricted_control_counts(aws: ProgramRun, edit, shown: str):
@@ -451,7 +475,192 @@ def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
                            lambda i: i["spec"]["parameters"].update(region=1)),
         "secrets-store-charts-pinned":
             lambda: broken(aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-driver"),
+        "no-aws-managed-policy-reads-secrets":
+            lambda: broken(aws_run, "aws:iam/role:Role",
+                           lambda i: i.update(managedPolicyArns=["arn:aws:iam::aws:policy/SecretsManagerReadWrite"])),
+        "no-trust-in-a-whole-account":
+            lambda: _added(aws_run, "aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]})}),
+        "no-principal-for-default":
+            lambda: broken(pod_run, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                           lambda i: i.update(serviceAccount="default")),
+        "key-vault-reads-secrets-only":
+            lambda: _added(managed_run, "azure-native:keyvault:AccessPolicy",
+                           {"policy": {"objectId": "x", "permissions": {"keys": ["get"]}}}),
+        "federated-credential-aks-issuer-and-audience":
+            lambda: broken(managed_run, "azure-native:managedidentity:FederatedIdentityCredential",
+                           lambda i: i.update(audiences=["api://other"])),
+        "no-vault-dev-mode":
+            lambda: recorded(("kubernetes", "vault", "kubernetesAuth"), False).resources,
+        "no-token-creating-rbac":
+            lambda: _added(aws_run, "kubernetes:rbac.authorization.k8s.io/v1:Role", {"metadata": {"name": "r"}, "rules": [
+                {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}]}),
+        "images-pinned-by-digest":
+            lambda: broken(gcp_run, "kubernetes:apps/v1:DaemonSet",
+                           lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image="busybox")),
+        "namespaces-restricted":
+            lambda: broken(aws_run, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels={})),
     }
+
+
+# The rules of the security review's categories, each on a copy broken its way
+
+
+def _trust(run: ProgramRun, edit: Callable[[dict[str, Any]], None]) -> list[Registered]:
+    return broken(run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", edit))
+
+
+def test_a_pod_identity_trust_without_its_account_fires_its_rule():
+    run = recorded(("aws", "secretsManager", "podIdentity"), False)
+    resources = _trust(run, lambda s: s["Condition"]["StringEquals"].pop("aws:SourceAccount"))
+    only(fired(resources), "pod-identity-trust-pins-session-tags", "aws:SourceAccount")
+
+
+@pytest.mark.parametrize(
+    "type_, inputs, shown",
+    [
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+         {"role": "secretstore-secret-reader-1a2b3c4", "policyArn": "arn:aws:iam::aws:policy/SecretsManagerReadWrite"},
+         "SecretsManagerReadWrite"),
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+         {"role": "secretstore-secret-reader-1a2b3c4", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+         "AdministratorAccess"),
+    ],
+)
+def test_an_aws_managed_policy_that_reads_secrets_fires_its_rule(aws: ProgramRun, type_: str, inputs, shown: str):
+    only(fired(_added(aws, type_, inputs)), "no-aws-managed-policy-reads-secrets", shown)
+
+
+def test_any_aws_managed_policy_on_a_workloads_role_fires_and_the_knob_lists_the_readers(aws: ProgramRun):
+    readonly = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    resources = broken(aws, "aws:iam/role:Role", lambda i: i.update(managedPolicyArns=[readonly]))
+    only(fired(resources), "no-aws-managed-policy-reads-secrets", "ReadOnlyAccess")
+    # Elsewhere, only the listed readers count: a node role's worker policy is not one.
+    node = {"role": "nodes", "policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}
+    assert fired(_added(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", node)) == {}
+    ops = {"role": "ops", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}
+    assert fired(_added(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", ops),
+                 {"no-aws-managed-policy-reads-secrets": {"secretReadingPolicies": []}}) == {}
+
+
+@pytest.mark.parametrize(
+    "principal", [{"AWS": "arn:aws:iam::123456789012:root"}, {"AWS": "123456789012"}, {"AWS": "*"}, "*"]
+)
+def test_a_trust_in_a_whole_account_fires_its_rule_and_the_knob_names_accounts(aws: ProgramRun, principal):
+    def edit(statement: dict[str, Any]) -> None:
+        statement.update(Principal=principal, Action="sts:AssumeRole")
+        statement.pop("Condition")
+
+    found = fired(_trust(aws, edit))
+    assert "no-trust-in-a-whole-account" in found, found
+    if principal != "*" and principal != {"AWS": "*"}:
+        knob = {"no-trust-in-a-whole-account": {"trustedAccounts": ["123456789012"]}}
+        assert "no-trust-in-a-whole-account" not in fired(_trust(aws, edit), knob)
+
+
+@pytest.mark.parametrize(
+    "combination, type_, edit",
+    [
+        (("aws", "secretsManager", "irsa"), "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s["Condition"][
+            "StringEquals"].update({k: "system:serviceaccount:shop:default" for k in s["Condition"]["StringEquals"]
+                                    if k.endswith(":sub")}))),
+        (("aws", "secretsManager", "podIdentity"), "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+         lambda i: i.update(serviceAccount="default")),
+        (("azure", "keyVault", "managedIdentity"), "azure-native:managedidentity:FederatedIdentityCredential",
+         lambda i: i.update(subject="system:serviceaccount:shop:default")),
+        (("gcp", "secretManager", "workloadIdentity"), "gcp:secretmanager/secretIamMember:SecretIamMember",
+         lambda i: i.update(member=re.sub(r"/sa/[^/]+$", "/sa/default", i["member"]))),
+    ],
+)
+def test_a_principal_for_the_default_service_account_fires_its_rule(combination, type_: str, edit):
+    resources = broken(recorded(combination, False), type_, edit)
+    only(fired(resources), "no-principal-for-default", "the service account `default`")
+
+
+def test_a_gke_principal_in_namespace_default_fires_unless_a_kept_stack_allows_it():
+    run = recorded(("gcp", "secretManager", "workloadIdentity"), False)
+    resources = broken(run, "gcp:secretmanager/secretIamMember:SecretIamMember",
+                       lambda i: i.update(member=re.sub(r"/ns/[^/]+/", "/ns/default/", i["member"])))
+    only(fired(resources), "no-principal-for-default", "one principal for the whole project")
+    assert fired(resources, {"no-principal-for-default": {"allowDefaultNamespace": True}}) == {}
+
+
+@pytest.mark.parametrize(
+    "permissions", [{"secrets": ["get"], "keys": ["get"]}, {"secrets": ["get", "list"]}, {"secrets": ["all"]},
+                    {"secrets": ["get"], "certificates": ["get"]}],
+)
+def test_an_access_policy_beyond_secrets_get_fires_its_rule(permissions):
+    run = recorded(("azure", "keyVault", "application"), False)
+    resources = broken(run, "azure-native:keyvault:Vault",
+                       lambda i: i["properties"]["accessPolicies"][0].update(permissions=permissions))
+    only(fired(resources), "key-vault-reads-secrets-only", "secrets `get` and nothing else")
+
+
+@pytest.mark.parametrize("role", ["b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "00482a5a-887f-4fb3-b363-3b7fe8e74483"])
+def test_another_key_vault_role_that_reads_secrets_fires_its_rule(managed: ProgramRun, role: str):
+    def edit(inputs: dict[str, Any]) -> None:
+        inputs["roleDefinitionId"] = inputs["roleDefinitionId"].rsplit("/", 1)[0] + "/" + role
+
+    only(fired(broken(managed, "azure-native:authorization:RoleAssignment", edit)), "key-vault-reads-secrets-only")
+
+
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (lambda i: i.update(issuer="https://token.actions.githubusercontent.com"), "not an AKS cluster's OIDC issuer"),
+        (lambda i: i.update(audiences=["api://AzureADTokenExchange", "sts.amazonaws.com"]), "not exactly"),
+        (lambda i: i.update(audiences=["api://other"]), "not exactly"),
+    ],
+)
+def test_a_federated_credential_with_another_issuer_or_audience_fires_its_rule(managed: ProgramRun, edit, shown: str):
+    resources = broken(managed, "azure-native:managedidentity:FederatedIdentityCredential", edit)
+    only(fired(resources), "federated-credential-aks-issuer-and-audience", shown)
+
+
+def test_another_issuer_is_allowed_when_the_knob_names_it(managed: ProgramRun):
+    issuer = "https://oidc.example.com/cluster/"
+    resources = broken(managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(issuer=issuer))
+    assert fired(resources, {"federated-credential-aks-issuer-and-audience": {"issuers": [issuer]}}) == {}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+     {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+)
+def test_rbac_that_creates_tokens_fires_its_rule_and_the_knob_names_roles(gcp: ProgramRun, rule):
+    kind = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+    resources = broken(gcp, kind, lambda i: i["rules"].append(rule))
+    only(fired(resources), "no-token-creating-rbac", "create tokens for any service account of the cluster")
+    name = next(r for r in gcp.of_type(kind)).inputs["metadata"]["name"]
+    assert fired(resources, {"no-token-creating-rbac": {"allowedRoles": [name]}}) == {}
+
+
+@pytest.mark.parametrize("image", ["busybox", "busybox:1.37.0", "hashicorp/vault:2.0.4"])
+def test_an_image_without_a_digest_fires_its_rule(gcp: ProgramRun, image: str):
+    kind = "kubernetes:apps/v1:DaemonSet"
+    resources = broken(gcp, kind, lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image=image))
+    only(fired(resources), "images-pinned-by-digest", repr(image))
+    assert fired(resources, {"images-pinned-by-digest": {"allowedImages": [*policies.UNPINNED_BY_NEED, image]}}) == {}
+
+
+def test_the_demo_image_is_allowed_by_the_default_knob_only(aws: ProgramRun):
+    # No public source gives the demo image's digest; an empty knob shows it unpinned.
+    only(fired(aws.resources, {"images-pinned-by-digest": {"allowedImages": []}}), "images-pinned-by-digest",
+         "ghcr.io/dirien/hello-server/hello-server:latest")
+
+
+@pytest.mark.parametrize("labels", [{}, {"pod-security.kubernetes.io/enforce": "baseline"}])
+def test_a_namespace_below_restricted_fires_its_rule(aws: ProgramRun, labels):
+    resources = broken(aws, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels=labels))
+    only(fired(resources), "namespaces-restricted", "secretstore-aws-dev")
+    assert fired(resources, {"namespaces-restricted": {"exemptNamespaces": ["secretstore-aws-dev"]}}) == {}
+
+
+def test_a_csi_pod_in_namespace_default_fires_its_rule(aws: ProgramRun):
+    resources = broken(aws, "kubernetes:apps/v1:Deployment", lambda i: i["metadata"].update(namespace="default"),
+                       name=AUTHORIZED)
+    only(fired(resources), "namespaces-restricted", "namespace `default`")
 
 
 def test_each_rule_has_a_break_that_fires_it_alone():
@@ -483,8 +692,8 @@ def test_the_pack_is_laid_out_as_the_cli_expects():
 
 
 def test_every_rule_is_mandatory_and_every_knob_has_a_default():
-    assert len(policies.POLICIES) == 10
-    assert len({p.name for p in policies.POLICIES}) == 10
+    assert len(policies.POLICIES) == 19
+    assert len({p.name for p in policies.POLICIES}) == 19
     for policy in policies.POLICIES:
         assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory", policy.name
         for knob, schema in (policy.config_schema.properties if policy.config_schema else {}).items():
