@@ -19,6 +19,8 @@ import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
+from secretstore_csi import lookup
+
 
 class KubeconfigError(Exception):
     """The kubeconfig cannot be used; the message says why, in one line."""
@@ -26,8 +28,7 @@ class KubeconfigError(Exception):
 
 def one_line(text: str, limit: int = 300) -> str:
     """`text` on a single line, its lines joined with ' / ', cut at `limit` characters."""
-    joined = " / ".join(line.strip() for line in text.splitlines() if line.strip())
-    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+    return lookup.one_line(text, limit)
 
 
 def _named(document: dict[str, Any], section: str, body: str) -> tuple[dict[str, dict[str, Any]], str | None]:

@@ -246,6 +246,7 @@ def image_reference(value: Any) -> str:
 # Models
 
 M = TypeVar("M", bound="SettingsModel")
+T = TypeVar("T")
 
 
 def _project_key(field: str) -> str:
@@ -316,16 +317,28 @@ class ConfigObject(BaseModel):
 
 
 class ManagedClusterSettings(SettingsModel):
-    """A cluster the stack creates: its Kubernetes version and one autoscaled node pool.
+    """An EKS, AKS or GKE cluster: one the stack creates, with its Kubernetes version and one
+    autoscaled node pool, or one that exists, named by `existingCluster`.
 
-    A cloud's model narrows the node counts to what that cloud accepts.
+    A cloud's model narrows the node counts to what that cloud accepts, redeclares
+    `existing_cluster` with the names that cloud accepts, and lists its own keys that only a
+    created cluster has in `CREATED_ONLY`.
     """
 
+    CREATED_ONLY: ClassVar[tuple[str, ...]] = (
+        "kubernetes_version", "node_desired_count", "node_min_count", "node_max_count"
+    )
+
+    existing_cluster: str | None = None
+    """The name of a cluster that exists: the stack creates no cluster, node pool, network or
+    resource group, and reads what it needs from the cloud's data source."""
     kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
     node_desired_count: int = 2
     node_min_count: int = 1
     node_max_count: int = 3
     """Each cloud's model redeclares the three counts with `node_count(...)`."""
+
+    _found: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _counts_in_order(self) -> ManagedClusterSettings:
@@ -336,6 +349,28 @@ class ManagedClusterSettings(SettingsModel):
                 "expected nodeMinCount <= nodeDesiredCount <= nodeMaxCount"
             )
         return self
+
+    @model_validator(mode="after")
+    def _nothing_to_create_for_an_existing_cluster(self) -> ManagedClusterSettings:
+        if self.existing_cluster is None:
+            return self
+        fields = type(self).model_fields
+        created_only = sorted(fields[name].alias or name for name in self.CREATED_ONLY if name in self.model_fields_set)
+        if created_only:
+            raise line(
+                f"{', '.join(created_only)}: {'applies' if len(created_only) == 1 else 'apply'} only to a cluster "
+                f"the stack creates, and {PROJECT}:existingCluster = {self.existing_cluster!r} names one that "
+                "exists: remove " + ("it" if len(created_only) == 1 else "them")
+            )
+        return self
+
+    def remembered(self, key: str, find: Callable[[], T]) -> T:
+        """What `find` returns, asked once per settings object: a cloud's data source is read
+        when the config is checked, and its answer used again when the stack is built."""
+        if key not in self._found:
+            self._found[key] = find()
+        found: T = self._found[key]
+        return found
 
 
 def node_count(high: int, why: str) -> Accepted:

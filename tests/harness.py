@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
@@ -56,6 +57,103 @@ users:
 - name: clusterUser
   user: {token: mock-token}
 """
+
+
+# What exists in the clouds before the program runs, as their data sources report it.
+
+EXISTING_EKS = "platform-eks"
+EXISTING_EKS_VERSION = "1.33"
+EXISTING_EKS_ENDPOINT = "https://B2C5E1D0A6F3C9E8D7B4A1F2E3D4C5B6.gr7.eu-central-1.eks.amazonaws.com"
+EXISTING_RESOURCE_GROUP = "platform-rg"
+EXISTING_AKS = "platform-aks"
+EXISTING_AKS_ISSUER = f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5/"
+EXISTING_GKE = "platform-gke"
+
+# What AKS returns for the users of a cluster with Entra ID integration, in the exec format
+# (Azure/kubelogin docs/book/src/concepts/exec-plugin.md; the AKS server and client ids of
+# concepts/aks.md).
+AKS_EXEC_KUBECONFIG = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: {EXISTING_AKS}
+  cluster:
+    certificate-authority-data: {base64.b64encode(b"-----BEGIN CERTIFICATE-----").decode()}
+    server: https://platform-aks-dns-0a1b2c3d.hcp.westeurope.azmk8s.io:443
+contexts:
+- name: {EXISTING_AKS}
+  context: {{cluster: {EXISTING_AKS}, user: clusterUser_{EXISTING_RESOURCE_GROUP}_{EXISTING_AKS}}}
+current-context: {EXISTING_AKS}
+users:
+- name: clusterUser_{EXISTING_RESOURCE_GROUP}_{EXISTING_AKS}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630,
+             --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, {TENANT}, --login, devicecode]
+      installHint: kubelogin is not installed, see https://aka.ms/aks/kubelogin
+"""
+
+
+@dataclass
+class ExistingEks:
+    name: str = EXISTING_EKS
+    region: str = "eu-central-1"
+    pod_identity_agent: bool = True
+    oidc_provider: bool = True
+    """Whether IAM has an OIDC provider for its issuer."""
+
+
+@dataclass
+class ExistingAks:
+    resource_group: str = EXISTING_RESOURCE_GROUP
+    name: str = EXISTING_AKS
+    oidc_issuer: bool = True
+    workload_identity: bool = True
+    driver_add_on: bool = False
+
+
+@dataclass
+class ExistingGke:
+    name: str = EXISTING_GKE
+    location: str = "us-central1-a"
+    workload_pool: bool = True
+    metadata_modes: tuple[str, ...] = ("GKE_METADATA",)
+    """The workload metadata mode of each node pool."""
+
+
+@dataclass
+class World:
+    """What the data sources find: an EKS, an AKS and a GKE cluster ready for every identity
+    mode, unless a test takes something away."""
+
+    eks: list[ExistingEks] = field(default_factory=lambda: [ExistingEks()])
+    aks: list[ExistingAks] = field(default_factory=lambda: [ExistingAks()])
+    gke: list[ExistingGke] = field(default_factory=lambda: [ExistingGke()])
+
+
+class ProviderError(Exception):
+    """An error a provider returns for an invoke, such as a data source that finds nothing."""
+
+
+def not_found(what: str) -> ProviderError:
+    """The error a Terraform-based provider's data source gives for what is not there."""
+    return ProviderError(f"reading {what}: couldn't find resource")
+
+
+class InvokeFailed(grpc.RpcError):
+    """What the engine answers an invoke its provider failed: a gRPC error whose details say
+    `invocation of <token> returned an error: ...` (pkg/resource/deploy/source_eval.go)."""
+
+    def __init__(self, token: str, error: ProviderError) -> None:
+        super().__init__()
+        self._details = f"invocation of {token} returned an error: {error}"
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
 
 
 @dataclass(frozen=True)
@@ -228,9 +326,10 @@ def _resource_reference(urn: str, id_: str) -> dict[str, Any]:
 class CloudMocks(pulumi.runtime.Mocks):
     """Answers like the clouds would, from the inputs the program sent."""
 
-    def __init__(self, region: str, issuer_url: str) -> None:
+    def __init__(self, region: str, issuer_url: str, world: World | None = None) -> None:
         self.region = region
         self.issuer_url = issuer_url
+        self.world = world or World()
         self.monitor: RecordingMonitor | None = None
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -256,13 +355,108 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {**args.args, "id": args.args["addonName"], "version": POD_IDENTITY_AGENT_VERSION}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             assert args.args["resourceName"] and args.args["resourceGroupName"]
+            kubeconfig = AKS_EXEC_KUBECONFIG if args.args.get("format") == "exec" else AKS_KUBECONFIG
             return {"kubeconfigs": [{"name": "clusterUser",
-                                     "value": base64.b64encode(AKS_KUBECONFIG.encode()).decode()}]}, []
+                                     "value": base64.b64encode(kubeconfig.encode()).decode()}]}, []
         if args.token == "gcp:organizations/getProject:getProject":
             assert args.args["projectId"], "the project comes from config, not the provider's default"
             return {"projectId": args.args["projectId"], "number": GCP_PROJECT_NUMBER,
                     "name": args.args["projectId"], "id": f"projects/{args.args['projectId']}"}, []
+        existing = _EXISTING.get(args.token)
+        if existing is not None:
+            return existing(self, args.args), []
         raise NotImplementedError(f"the program invoked {args.token}, which the mocks do not answer")
+
+
+def _existing_eks(mocks: CloudMocks, name: str, region: str) -> ExistingEks:
+    found = [c for c in mocks.world.eks if c.name == name and c.region == region]
+    if not found:
+        raise not_found(f"EKS Cluster ({name})")
+    return found[0]
+
+
+def _get_eks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    cluster = _existing_eks(mocks, args["name"], args["region"])
+    return {
+        "id": cluster.name,
+        "name": cluster.name,
+        "arn": f"arn:aws:eks:{cluster.region}:{ACCOUNT}:cluster/{cluster.name}",
+        "endpoint": EXISTING_EKS_ENDPOINT,
+        "version": EXISTING_EKS_VERSION,
+        "certificateAuthorities": [{"data": GKE_CA}],
+        # The loopback issuer, so that a provider the stack creates gets a real thumbprint.
+        "identities": [{"oidcs": [{"issuer": mocks.issuer_url}]}],
+        "accessConfigs": [{"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}],
+        "status": "ACTIVE",
+    }
+
+
+def _get_eks_addon(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    cluster = _existing_eks(mocks, args["clusterName"], args["region"])
+    if args["addonName"] != "eks-pod-identity-agent" or not cluster.pod_identity_agent:
+        raise not_found(f"EKS Add-On ({args['clusterName']}:{args['addonName']})")
+    return {**args, "id": f"{cluster.name}:{args['addonName']}", "addonVersion": POD_IDENTITY_AGENT_VERSION,
+            "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region)}
+
+
+def _get_oidc_provider(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    url = args["url"].removeprefix("https://")
+    if not any(c.oidc_provider for c in mocks.world.eks) or url != mocks.issuer_url.removeprefix("https://"):
+        raise not_found(f"IAM OIDC Provider ({args['url']})")
+    arn = _arn("iam", f"oidc-provider/{url}")
+    return {"id": arn, "arn": arn, "url": url, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": []}
+
+
+def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    found = [c for c in mocks.world.aks if (c.resource_group, c.name) == (args["resourceGroupName"], args["resourceName"])]
+    if not found:
+        raise ProviderError(
+            f"Status=404 Code=\"ResourceNotFound\" Message=\"The Resource 'Microsoft.ContainerService/managedClusters/"
+            f"{args['resourceName']}' under resource group '{args['resourceGroupName']}' was not found.\""
+        )
+    cluster = found[0]
+    return {
+        "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{cluster.resource_group}/providers/"
+        f"Microsoft.ContainerService/managedClusters/{cluster.name}",
+        "name": cluster.name,
+        "location": "westeurope",
+        "kubernetesVersion": "1.33",
+        "fqdn": "platform-aks-dns-0a1b2c3d.hcp.westeurope.azmk8s.io",
+        "oidcIssuerProfile": {"enabled": cluster.oidc_issuer, "issuerURL": EXISTING_AKS_ISSUER if cluster.oidc_issuer else ""},
+        "securityProfile": {"workloadIdentity": {"enabled": cluster.workload_identity}},
+        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico"},
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT},
+        "addonProfiles": {"azureKeyvaultSecretsProvider": {"enabled": cluster.driver_add_on, "config": {}}},
+    }
+
+
+def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    found = [c for c in mocks.world.gke if (c.name, c.location) == (args["name"], args["location"])]
+    if not found or args["project"] != GCP_PROJECT:
+        raise ProviderError(f"projects/{args['project']}/locations/{args['location']}/clusters/{args['name']} not found")
+    cluster = found[0]
+    return {
+        "id": f"projects/{GCP_PROJECT}/locations/{cluster.location}/clusters/{cluster.name}",
+        "name": cluster.name,
+        "location": cluster.location,
+        "project": GCP_PROJECT,
+        "endpoint": GKE_ENDPOINT,
+        "masterAuths": [{"clusterCaCertificate": GKE_CA, "clientCertificate": "", "clientKey": ""}],
+        "workloadIdentityConfigs": [{"workloadPool": f"{GCP_PROJECT}.svc.id.goog"}] if cluster.workload_pool else [],
+        "nodePools": [
+            {"name": f"pool-{index}", "nodeConfigs": [{"workloadMetadataConfigs": [{"mode": mode}]}]}
+            for index, mode in enumerate(cluster.metadata_modes)
+        ],
+    }
+
+
+_EXISTING: dict[str, Callable[[CloudMocks, dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:containerservice:getManagedCluster": _get_aks_cluster,
+    "gcp:container/getCluster:getCluster": _get_gke_cluster,
+    "aws:eks/getCluster:getCluster": _get_eks_cluster,
+    "aws:eks/getAddon:getAddon": _get_eks_addon,
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _get_oidc_provider,
+}
 
 
 def _eks_cluster(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
@@ -426,6 +620,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        try:
+            return super().Invoke(request)
+        except ProviderError as error:
+            raise InvokeFailed(request.tok, error) from None
+
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
@@ -533,10 +733,11 @@ def attempt_program(
     secrets: dict[str, str] | None = None,
     remove: tuple[str, ...] = (),
     alias_specs: bool = False,
+    world: World | None = None,
 ) -> ProgramRun:
     """Runs __main__.py with stack `stack`'s config, changed by `set_`, `secrets` (set as
-    `pulumi config set --secret` would) and `remove`; returns the program's error in `error`
-    with what it registered."""
+    `pulumi config set --secret` would) and `remove`, against the clouds of `world`; returns
+    the program's error in `error` with what it registered."""
     config = stack_config(stack)
     config.update(set_ or {})
     config.update(secrets or {})
@@ -544,7 +745,7 @@ def attempt_program(
         config.setdefault("gcp:project", GCP_PROJECT)
     for key in remove:
         config.pop(key, None)
-    return run_under_mocks(ROOT / "__main__.py", PROJECT, stack, config, list(secrets or {}), alias_specs)
+    return run_under_mocks(ROOT / "__main__.py", PROJECT, stack, config, list(secrets or {}), alias_specs, world)
 
 
 def run_under_mocks(
@@ -554,11 +755,12 @@ def run_under_mocks(
     config: dict[str, str],
     secret_keys: list[str] | None = None,
     alias_specs: bool = False,
+    world: World | None = None,
 ) -> ProgramRun:
     """Runs the program `main` of `project` with `config` under the mocks; returns the
     program's error in `error` with what it registered. With `alias_specs` the monitor takes
     aliases as the engine does, as specs, and records none: the SDK then resolves no alias."""
-    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=ISSUER_URL)
+    mocks = CloudMocks(region=config.get("aws:region", ""), issuer_url=ISSUER_URL, world=world)
     monitor = RecordingMonitor(mocks, alias_specs)
     mocks.monitor = monitor
     # set_mocks keeps the root stack resource of an earlier run, and with it that run's

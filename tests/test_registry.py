@@ -104,7 +104,7 @@ SDK_FREE = [
     "secretstore_csi/registry.py", "secretstore_csi/checks.py",
     *(f"secretstore_csi/{package}/{module}.py" for package in PACKAGES for module in ("__init__", "settings", "catalog")),
     "secretstore_csi/aws/iam.py", "secretstore_csi/vault/configure.py", "secretstore_csi/azure/names.py",
-    "secretstore_csi/gcp/names.py",
+    "secretstore_csi/gcp/names.py", "secretstore_csi/lookup.py",
 ]
 SHARED_LAYER = [
     "secretstore_csi/seam.py", "secretstore_csi/errors.py", "secretstore_csi/platform.py",
@@ -263,8 +263,8 @@ def test_mypy_refuses_an_identity_mode_whose_principal_its_store_cannot_grant(tm
     stdout, status = _mypy(tmp_path, _MISMATCHED)
     assert status == 1
     assert 'Argument "install" to "IdentityMode" has incompatible type' in stdout
-    assert "IdentityInstaller[GkeCluster, WorkloadPrincipal]" in stdout
-    assert "IdentityInstaller[GkeCluster, SecretReaderRole]" in stdout
+    assert "IdentityInstaller[Gke, WorkloadPrincipal]" in stdout
+    assert "IdentityInstaller[Gke, SecretReaderRole]" in stdout
     # The same entry with the store's own identity mode passes.
     stdout, status = _mypy(tmp_path, _MISMATCHED.replace("gcp.catalog import _workload_identity", "aws.catalog import _irsa as _workload_identity"))
     assert status == 0, stdout

@@ -8,14 +8,14 @@ from secretstore_csi import charts
 from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
-    from secretstore_csi.aws.cluster import EksCluster
+    from secretstore_csi.aws.cluster import Eks
     from secretstore_csi.aws.secrets_manager import SecretReaderRole
     from secretstore_csi.seam import Cluster, ClusterBuilder, IdentityInstaller, StoreInstaller
 
 SETTINGS = "secretstore_csi.aws.settings"
 
 
-def _eks() -> ClusterBuilder[EksCluster]:
+def _eks() -> ClusterBuilder[Eks]:
     from secretstore_csi.aws.cluster import build
 
     return build
@@ -27,19 +27,19 @@ def _secrets_manager() -> StoreInstaller[Cluster, SecretReaderRole]:
     return SecretsManager
 
 
-def _irsa() -> IdentityInstaller[EksCluster, SecretReaderRole]:
+def _irsa() -> IdentityInstaller[Eks, SecretReaderRole]:
     from secretstore_csi.aws.irsa import IrsaIssuer
 
     return IrsaIssuer
 
 
-def _pod_identity() -> IdentityInstaller[EksCluster, SecretReaderRole]:
+def _pod_identity() -> IdentityInstaller[Eks, SecretReaderRole]:
     from secretstore_csi.aws.pod_identity import PodIdentityAgent
 
     return PodIdentityAgent
 
 
-EKS: ClusterSource[EksCluster] = ClusterSource(
+EKS: ClusterSource[Eks] = ClusterSource(
     name="aws",
     title="an EKS cluster",
     settings=settings_model(SETTINGS, "AwsClusterSettings"),
@@ -63,7 +63,7 @@ SECRETS_MANAGER: SecretStore[Cluster, SecretReaderRole] = SecretStore(
     install=_secrets_manager,
 )
 
-IRSA: IdentityMode[EksCluster, SecretReaderRole] = IdentityMode(
+IRSA: IdentityMode[Eks, SecretReaderRole] = IdentityMode(
     name="irsa",
     title="IAM Roles for Service Accounts",
     settings=settings_model(SETTINGS, "IrsaSettings"),
@@ -73,7 +73,7 @@ IRSA: IdentityMode[EksCluster, SecretReaderRole] = IdentityMode(
     install=_irsa,
 )
 
-POD_IDENTITY: IdentityMode[EksCluster, SecretReaderRole] = IdentityMode(
+POD_IDENTITY: IdentityMode[Eks, SecretReaderRole] = IdentityMode(
     name="podIdentity",
     title="EKS Pod Identity",
     settings=settings_model(SETTINGS, "PodIdentitySettings"),

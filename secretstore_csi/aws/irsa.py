@@ -1,5 +1,8 @@
 """IAM Roles for Service Accounts: the cluster's OIDC issuer is trusted in IAM once, and each
-workload gets a role that trusts exactly its service account through it, as in the article."""
+workload gets a role that trusts exactly its service account through it, as in the article.
+
+The IAM OIDC provider is the stack's own, or, with `createOidcProvider = false`, the one an
+existing cluster has, as `aws.iam.get_open_id_connect_provider` found it by the issuer's URL."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from typing import Any
 import pulumi
 from pulumi_aws import iam as aws_iam
 
-from secretstore_csi.aws import iam
-from secretstore_csi.aws.cluster import EksCluster
+from secretstore_csi.aws import existing, iam
+from secretstore_csi.aws.cluster import Eks
 from secretstore_csi.aws.secrets_manager import SecretReaderRole
+from secretstore_csi.aws.settings import AwsClusterSettings, IrsaSettings
 from secretstore_csi.aws.thumbprint import ThumbprintError, issuer_ca_thumbprint
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.seam import MOVED_FROM_STACK, IdentityBinding, moved_from, top_aliases, was_at_top
@@ -36,24 +40,36 @@ class IrsaIssuer(pulumi.ComponentResource):
 
     outputs: Mapping[str, pulumi.Input[Any]]
 
+    provider_arn: pulumi.Output[str]
+    """The IAM OIDC provider every workload's role trusts."""
+    issuer: pulumi.Output[str]
+    """Its issuer without https://, the prefix of the trust policy's condition keys."""
+
     def __init__(
-        self, name: str, config: PlatformConfig, cluster: EksCluster, opts: pulumi.ResourceOptions | None = None
+        self, name: str, config: PlatformConfig, cluster: Eks, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secretstore-csi:aws:IrsaIssuer", name, None, opts)
-        self.cluster = cluster
-        issuer_url = cluster.eks.oidc_provider_url
-        thumbprint: pulumi.Output[str] = issuer_url.apply(_thumbprint)
-        self.oidc_provider = aws_iam.OpenIdConnectProvider(
-            f"{name}-oidc-provider",
-            url=issuer_url,
-            client_id_lists=[iam.STS_AUDIENCE],
-            thumbprint_lists=[thumbprint],
-            # It was in the Irsa component of the stack's single workload, and before that at
-            # the top of the stack.
-            opts=pulumi.ResourceOptions(parent=self, aliases=[*MOVED_FROM_STACK, *moved_from(name, TYPE)]),
-        )
-        self.outputs = {"oidcProviderArn": self.oidc_provider.arn}
-        self.register_outputs({"oidc_provider_arn": self.oidc_provider.arn})
+        if cluster.found is not None and not config.of(IrsaSettings).create_oidc_provider:
+            found = existing.oidc_provider(config.of(AwsClusterSettings), cluster.found)
+            # The config check refused an existing cluster whose provider cannot be read.
+            assert isinstance(found, existing.FoundOidcProvider), found
+            self.provider_arn = pulumi.Output.from_input(found.arn)
+            self.issuer = pulumi.Output.from_input(found.url)
+        else:
+            thumbprint: pulumi.Output[str] = cluster.issuer_url.apply(_thumbprint)
+            oidc_provider = aws_iam.OpenIdConnectProvider(
+                f"{name}-oidc-provider",
+                url=cluster.issuer_url,
+                client_id_lists=[iam.STS_AUDIENCE],
+                thumbprint_lists=[thumbprint],
+                # It was in the Irsa component of the stack's single workload, and before that at
+                # the top of the stack.
+                opts=pulumi.ResourceOptions(parent=self, aliases=[*MOVED_FROM_STACK, *moved_from(name, TYPE)]),
+            )
+            self.provider_arn = oidc_provider.arn
+            self.issuer = cluster.issuer
+        self.outputs = {"oidcProviderArn": self.provider_arn}
+        self.register_outputs({"oidc_provider_arn": self.provider_arn})
 
     def grant(
         self, name: str, workload: WorkloadSpec, opts: pulumi.ResourceOptions
@@ -81,7 +97,7 @@ class Irsa(pulumi.ComponentResource):
         self.role = aws_iam.Role(
             iam.role_name(name),
             description=f"Assumed by {subject}",
-            assume_role_policy=pulumi.Output.all(issuer.oidc_provider.arn, issuer.cluster.eks.oidc_issuer).apply(
+            assume_role_policy=pulumi.Output.all(issuer.provider_arn, issuer.issuer).apply(
                 lambda args: iam.irsa_trust_policy(args[0], args[1], subject)
             ),
             opts=pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload)),

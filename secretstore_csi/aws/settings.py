@@ -14,14 +14,17 @@ from pydantic import Field
 
 from secretstore_csi import PROJECT
 from secretstore_csi.aws import iam
+from secretstore_csi.lookup import Missing
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
+    Boolean,
     ManagedClusterSettings,
     PlatformConfig,
     SettingsModel,
     matching,
     node_count,
+    shown,
 )
 
 # CreateAutoScalingGroup takes MinSize, MaxSize and DesiredCapacity as 32-bit integers.
@@ -47,7 +50,23 @@ def instance_type(value: Any) -> str:
     return str(InstanceType(value).value)
 
 
+# "The name can contain only alphanumeric characters (case-sensitive), hyphens, and
+# underscores. It must start with an alphanumeric character and can't be longer than 100
+# characters." (Amazon EKS API Reference, CreateCluster, name)
+EKS_CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
+
+
 class AwsClusterSettings(ManagedClusterSettings):
+    CREATED_ONLY = (*ManagedClusterSettings.CREATED_ONLY, "node_instance_type")
+
+    existing_cluster: Annotated[
+        str | None,
+        Accepted(
+            matching(EKS_CLUSTER_NAME),
+            "expected the name of an EKS cluster in aws:region: 1-100 letters, digits, '-' or '_', starting with a "
+            "letter or digit (`aws eks list-clusters`)",
+        ),
+    ] = None
     region: Annotated[
         str,
         Accepted(
@@ -65,6 +84,18 @@ class AwsClusterSettings(ManagedClusterSettings):
     node_desired_count: EksNodeCount = 2
     node_min_count: EksNodeCount = 1
     node_max_count: EksNodeCount = 3
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi.aws import existing
+
+        found = existing.cluster(self)
+        if isinstance(found, Missing):
+            return [
+                f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: no EKS cluster of that name can be "
+                f"read in {self.region} (AWS said: {found.reason}); expected the name of a cluster there "
+                f"(`aws eks list-clusters --region {self.region}`)"
+            ]
+        return []
 
 
 def recovery_window(value: Any) -> int:
@@ -142,18 +173,65 @@ def role_name_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
 
 
 class IrsaSettings(SettingsModel):
-    """IRSA has no settings: each workload's role trusts exactly its service account."""
+    """Each workload's role trusts exactly its service account, through the IAM OIDC provider
+    of the cluster's issuer: one the stack creates, or, with `createOidcProvider = false`, the
+    one an existing cluster has."""
+
+    create_oidc_provider: Boolean = True
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
-        return role_name_problems(workloads)
+        from secretstore_csi.aws import existing
+
+        problems = role_name_problems(workloads)
+        if self.create_oidc_provider:
+            return problems
+        cluster = platform.of(AwsClusterSettings)
+        found = existing.cluster(cluster)
+        if found is None:
+            problems.append(
+                f"{PROJECT}:createOidcProvider = false looks up the IAM OIDC provider of an existing cluster, and "
+                f"{PROJECT}:existingCluster is not set: the stack's own cluster needs the provider it creates; "
+                "remove createOidcProvider"
+            )
+        elif not isinstance(found, Missing):
+            provider = existing.oidc_provider(cluster, found)
+            if isinstance(provider, Missing):
+                problems.append(
+                    f"{PROJECT}:createOidcProvider = false: IAM has no OIDC provider for the issuer of cluster "
+                    f"{found.name}, {found.issuer_url} (AWS said: {provider.reason}); create it (`eksctl utils "
+                    f"associate-iam-oidc-provider --cluster {found.name} --approve`) or remove createOidcProvider"
+                )
+        return problems
 
 
 class PodIdentitySettings(SettingsModel):
-    """EKS Pod Identity has no settings: one association per workload, for exactly its service
-    account, and a role whose trust checks the session tags the association sets."""
+    """One association per workload, for exactly its service account, and a role whose trust
+    checks the session tags the association sets. The stack's own cluster gets the Pod
+    Identity agent add-on; an existing cluster must have it, unless `installPodIdentityAgent`
+    lets the stack add it."""
+
+    install_pod_identity_agent: Boolean = False
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi.aws import existing
+
         problems = role_name_problems(workloads)
+        cluster = platform.of(AwsClusterSettings)
+        found = existing.cluster(cluster)
+        if found is None and "install_pod_identity_agent" in self.model_fields_set:
+            problems.append(
+                f"{PROJECT}:installPodIdentityAgent applies to an existing cluster, and {PROJECT}:existingCluster "
+                "is not set: the stack's own cluster always gets the agent; remove installPodIdentityAgent"
+            )
+        elif isinstance(found, existing.FoundEksCluster) and not self.install_pod_identity_agent:
+            agent = existing.pod_identity_agent(cluster, found)
+            if isinstance(agent, Missing):
+                problems.append(
+                    f"{PROJECT}:identity = 'podIdentity': cluster {found.name} has no {existing.POD_IDENTITY_AGENT} "
+                    f"add-on (AWS said: {agent.reason}); add it (`aws eks create-addon --cluster-name {found.name} "
+                    f"--addon-name {existing.POD_IDENTITY_AGENT}`), or let the stack add it with "
+                    f"`pulumi config set {PROJECT}:installPodIdentityAgent true`"
+                )
         if len(workloads) > POD_IDENTITY_ASSOCIATIONS_MAX:
             problems.append(
                 f"{PROJECT}:workloads: {len(workloads)} workloads, each with a Pod Identity association: expected "

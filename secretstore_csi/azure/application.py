@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azuread as azuread
 
 from secretstore_csi import PROJECT
-from secretstore_csi.azure.cluster import AksCluster
+from secretstore_csi.azure.cluster import Aks
 from secretstore_csi.azure.key_vault import VaultReader
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.seam import IdentityBinding, top_aliases, was_at_top
@@ -42,7 +42,7 @@ class EntraApplications:
 
     outputs: Mapping[str, pulumi.Input[Any]] = {}
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: AksCluster, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, config: PlatformConfig, cluster: Aks, opts: pulumi.ResourceOptions) -> None:
         self.cluster = cluster
 
     def grant(self, name: str, workload: WorkloadSpec, opts: pulumi.ResourceOptions) -> IdentityBinding[VaultReader]:
@@ -59,7 +59,7 @@ class EntraApplication(pulumi.ComponentResource):
     """An application, its service principal, and one federated credential for `workload`."""
 
     def __init__(
-        self, name: str, cluster: AksCluster, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
+        self, name: str, cluster: Aks, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
         super().__init__(

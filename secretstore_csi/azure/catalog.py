@@ -8,7 +8,7 @@ from secretstore_csi import charts
 from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
-    from secretstore_csi.azure.cluster import AksCluster
+    from secretstore_csi.azure.cluster import Aks
     from secretstore_csi.azure.key_vault import VaultReader
     from secretstore_csi.seam import ClusterBuilder, IdentityInstaller, StoreInstaller
 
@@ -17,31 +17,31 @@ SETTINGS = "secretstore_csi.azure.settings"
 NO_FEDERATED_CREDENTIAL = ("AADSTS70021", "AADSTS700213")
 
 
-def _aks() -> ClusterBuilder[AksCluster]:
+def _aks() -> ClusterBuilder[Aks]:
     from secretstore_csi.azure.cluster import build
 
     return build
 
 
-def _key_vault() -> StoreInstaller[AksCluster, VaultReader]:
+def _key_vault() -> StoreInstaller[Aks, VaultReader]:
     from secretstore_csi.azure.key_vault import KeyVault
 
     return KeyVault
 
 
-def _application() -> IdentityInstaller[AksCluster, VaultReader]:
+def _application() -> IdentityInstaller[Aks, VaultReader]:
     from secretstore_csi.azure.application import EntraApplications
 
     return EntraApplications
 
 
-def _managed_identity() -> IdentityInstaller[AksCluster, VaultReader]:
+def _managed_identity() -> IdentityInstaller[Aks, VaultReader]:
     from secretstore_csi.azure.managed_identity import ManagedIdentities
 
     return ManagedIdentities
 
 
-AKS: ClusterSource[AksCluster] = ClusterSource(
+AKS: ClusterSource[Aks] = ClusterSource(
     name="azure",
     title="an AKS cluster with an OIDC issuer",
     settings=settings_model(SETTINGS, "AzureClusterSettings"),
@@ -49,7 +49,7 @@ AKS: ClusterSource[AksCluster] = ClusterSource(
     build=_aks,
 )
 
-KEY_VAULT: SecretStore[AksCluster, VaultReader] = SecretStore(
+KEY_VAULT: SecretStore[Aks, VaultReader] = SecretStore(
     name="keyVault",
     title="Azure Key Vault",
     settings=settings_model(SETTINGS, "KeyVaultSettings"),
@@ -63,7 +63,7 @@ KEY_VAULT: SecretStore[AksCluster, VaultReader] = SecretStore(
     install=_key_vault,
 )
 
-APPLICATION: IdentityMode[AksCluster, VaultReader] = IdentityMode(
+APPLICATION: IdentityMode[Aks, VaultReader] = IdentityMode(
     name="application",
     title="an Entra application with a federated credential",
     settings=settings_model(SETTINGS, "ApplicationSettings"),
@@ -73,7 +73,7 @@ APPLICATION: IdentityMode[AksCluster, VaultReader] = IdentityMode(
     install=_application,
 )
 
-MANAGED_IDENTITY: IdentityMode[AksCluster, VaultReader] = IdentityMode(
+MANAGED_IDENTITY: IdentityMode[Aks, VaultReader] = IdentityMode(
     name="managedIdentity",
     title="a user-assigned managed identity with a federated credential",
     settings=settings_model(SETTINGS, "ManagedIdentitySettings"),

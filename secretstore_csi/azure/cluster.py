@@ -1,17 +1,19 @@
-"""The AKS cluster: a resource group, an OIDC issuer, Azure CNI with Calico, one node pool."""
+"""The AKS cluster: one the stack creates (a resource group, an OIDC issuer, Azure CNI with
+Calico, one node pool), or one that exists, read with `containerservice.get_managed_cluster`."""
 
 from __future__ import annotations
 
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 from pulumi_azure_native import containerservice, resources
 
+from secretstore_csi.azure import existing
 from secretstore_csi.azure.settings import AzureClusterSettings
-from secretstore_csi.seam import MOVED_FROM_STACK, connect, was_at_top
+from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, KubernetesCluster, connect, was_at_top
 from secretstore_csi.settings import PlatformConfig
 
 
@@ -25,10 +27,27 @@ def decode_kubeconfig(credentials: Any) -> str:
     return base64.b64decode(credentials.kubeconfigs[0].value).decode()
 
 
+class Aks(Cluster, Protocol):
+    """What Key Vault and the Entra identities read of an AKS cluster, created or existing."""
+
+    @property
+    def resource_group_name(self) -> pulumi.Output[str]:
+        """Where each workload's vault and identity go: the cluster's resource group."""
+        ...
+
+    @property
+    def issuer_url(self) -> pulumi.Output[str]:
+        """The cluster's OIDC issuer, which each federated credential trusts."""
+        ...
+
+
 class AksCluster(pulumi.ComponentResource):
     """A resource group holding an AKS cluster with an OIDC issuer, and its Kubernetes provider."""
 
     outputs: Mapping[str, pulumi.Input[Any]]
+    kubernetes: KubernetesCluster
+    resource_group_name: pulumi.Output[str]
+    issuer_url: pulumi.Output[str]
 
     def __init__(self, name: str, settings: AzureClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         # Before a platform held it, it was at the top of the stack.
@@ -40,6 +59,7 @@ class AksCluster(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, aliases=MOVED_FROM_STACK)
         self.resource_group = resources.ResourceGroup(f"{name}-rg", opts=child)
+        self.resource_group_name = self.resource_group.name
         self.aks = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_group_name=self.resource_group.name,
@@ -90,5 +110,33 @@ class AksCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.aks.name, "oidcIssuerUrl": self.issuer_url})
 
 
-def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> AksCluster:
-    return AksCluster(name, config.of(AzureClusterSettings), opts)
+class ExistingAksCluster(pulumi.ComponentResource):
+    """An AKS cluster that exists, and the Kubernetes provider that reaches it as the user."""
+
+    outputs: Mapping[str, pulumi.Input[Any]]
+    kubernetes: KubernetesCluster
+    resource_group_name: pulumi.Output[str]
+    issuer_url: pulumi.Output[str]
+
+    def __init__(self, name: str, found: existing.FoundAksCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secretstore-csi:azure:ExistingAksCluster", name, None, opts)
+        self.resource_group_name = pulumi.Output.from_input(found.resource_group)
+        self.issuer_url = pulumi.Output.from_input(found.oidc_issuer_url)
+        self.kubernetes = connect(name, existing.user_kubeconfig(found, self), parent=self)
+        self.outputs = {
+            "resourceGroupName": found.resource_group,
+            "clusterName": found.name,
+            "oidcIssuerUrl": found.oidc_issuer_url,
+            "existingCluster": True,
+        }
+        self.register_outputs({"clusterName": found.name})
+
+
+def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> Aks:
+    settings = config.of(AzureClusterSettings)
+    found = existing.cluster(settings)
+    if found is None:
+        return AksCluster(name, settings, opts)
+    # The config check refused a cluster that cannot be read.
+    assert isinstance(found, existing.FoundAksCluster), found
+    return ExistingAksCluster(name, found, opts)

@@ -19,7 +19,7 @@ import yaml
 from pulumi_azure_native import authorization, keyvault
 
 from secretstore_csi.azure.catalog import KEY_VAULT
-from secretstore_csi.azure.cluster import AksCluster
+from secretstore_csi.azure.cluster import Aks
 from secretstore_csi.azure.settings import VAULT_NAME_MAX, KeyVaultSettings
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.seam import IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
@@ -59,7 +59,7 @@ def key_vault_objects(objects: list[dict[str, str]]) -> str:
 class KeyVault:
     """Key Vault's part per cluster: the Azure provider chart, and the tenant every vault is in."""
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: AksCluster, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, config: PlatformConfig, cluster: Aks, opts: pulumi.ResourceOptions) -> None:
         self.settings = config.of(KeyVaultSettings)
         self.cluster = cluster
         self.client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=opts.parent))
@@ -116,7 +116,7 @@ class KeyVaultStore(pulumi.ComponentResource):
         self,
         name: str,
         settings: KeyVaultSettings,
-        cluster: AksCluster,
+        cluster: Aks,
         client: pulumi.Output[authorization.GetClientConfigResult],
         workload: WorkloadSpec,
         reader: VaultReader,
@@ -140,7 +140,7 @@ class KeyVaultStore(pulumi.ComponentResource):
             vault_name = pulumi.Output.concat(vault_name_prefix(name), suffix.result)
         self.vault = keyvault.Vault(
             f"{name}-vault",
-            resource_group_name=cluster.resource_group.name,
+            resource_group_name=cluster.resource_group_name,
             vault_name=vault_name,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
@@ -169,7 +169,7 @@ class KeyVaultStore(pulumi.ComponentResource):
         self.secrets = [
             keyvault.Secret(
                 workload.resource_name(spec),
-                resource_group_name=cluster.resource_group.name,
+                resource_group_name=cluster.resource_group_name,
                 vault_name=self.vault.name,
                 secret_name=spec.name,
                 # secret_value() is a secret Output, so the value is encrypted in the state.

@@ -11,7 +11,7 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from secretstore_csi.azure.application import TOKEN_AUDIENCE, federated_credential_name
-from secretstore_csi.azure.cluster import AksCluster
+from secretstore_csi.azure.cluster import Aks
 from secretstore_csi.azure.key_vault import VaultReader
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.seam import IdentityBinding, was_at_top
@@ -23,7 +23,7 @@ class ManagedIdentities:
 
     outputs: Mapping[str, pulumi.Input[Any]] = {}
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: AksCluster, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, config: PlatformConfig, cluster: Aks, opts: pulumi.ResourceOptions) -> None:
         self.cluster = cluster
 
     def grant(self, name: str, workload: WorkloadSpec, opts: pulumi.ResourceOptions) -> IdentityBinding[VaultReader]:
@@ -44,7 +44,7 @@ class ManagedIdentity(pulumi.ComponentResource):
     """A user-assigned managed identity and one federated credential for `workload`."""
 
     def __init__(
-        self, name: str, cluster: AksCluster, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
+        self, name: str, cluster: Aks, workload: WorkloadSpec, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         # Before a workload held it, it was at the top of the stack.
         super().__init__(
@@ -55,11 +55,11 @@ class ManagedIdentity(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity", resource_group_name=cluster.resource_group.name, opts=child
+            f"{name}-identity", resource_group_name=cluster.resource_group_name, opts=child
         )
         self.federated_credential = managedidentity.FederatedIdentityCredential(
             f"{name}-identity-federated-credential",
-            resource_group_name=cluster.resource_group.name,
+            resource_group_name=cluster.resource_group_name,
             resource_name_=self.identity.name,
             federated_identity_credential_resource_name=federated_credential_name(workload),
             # Matched exactly, trailing slash included.

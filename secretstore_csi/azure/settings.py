@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from secretstore_csi import PROJECT
 from secretstore_csi.azure import names
+from secretstore_csi.lookup import Missing
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
@@ -17,8 +18,10 @@ from secretstore_csi.settings import (
     ManagedClusterSettings,
     PlatformConfig,
     SettingsModel,
+    line,
     matching,
     node_count,
+    shown,
     whole_number,
 )
 
@@ -26,7 +29,34 @@ from secretstore_csi.settings import (
 AksNodeCount = Annotated[int, node_count(1000, "AKS allows at most 1000 nodes in a node pool")]
 
 
+# "Naming rules and restrictions for Azure resources": a managed cluster's name is 1-63
+# alphanumerics, underscores and hyphens, starting and ending with an alphanumeric; a resource
+# group's is 1-90 underscores, hyphens, periods, parentheses, letters or digits, not ending
+# with a period.
+AKS_CLUSTER_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+RESOURCE_GROUP_NAME = r"[-\w._()]{0,89}[-\w_()]"
+
+
 class AzureClusterSettings(ManagedClusterSettings):
+    CREATED_ONLY = (*ManagedClusterSettings.CREATED_ONLY, "node_vm_size")
+
+    existing_cluster: Annotated[
+        str | None,
+        Accepted(
+            matching(AKS_CLUSTER_NAME),
+            "expected the name of an AKS cluster: 1-63 letters, digits, '_' or '-', starting and ending with a "
+            "letter or digit (`az aks list`)",
+        ),
+    ] = None
+    existing_cluster_resource_group: Annotated[
+        str | None,
+        Accepted(
+            matching(RESOURCE_GROUP_NAME),
+            "expected the name of the cluster's resource group: 1-90 letters, digits, '_', '-', '.', '(' or ')', "
+            "not ending with '.'",
+        ),
+    ] = None
+    """Where the existing cluster is; its vaults and identities go there too."""
     location: Annotated[
         str,
         Accepted(
@@ -46,6 +76,67 @@ class AzureClusterSettings(ManagedClusterSettings):
     node_desired_count: AksNodeCount = 2
     node_min_count: AksNodeCount = 1
     node_max_count: AksNodeCount = 3
+
+    @model_validator(mode="after")
+    def _a_resource_group_with_an_existing_cluster(self) -> AzureClusterSettings:
+        if self.existing_cluster is not None and self.existing_cluster_resource_group is None:
+            raise line(
+                f"{PROJECT}:existingClusterResourceGroup is not set: expected the resource group of "
+                f"{PROJECT}:existingCluster = {self.existing_cluster!r} (`az aks list --query "
+                "\"[].{name:name, resourceGroup:resourceGroup}\"`)"
+            )
+        if self.existing_cluster is None and self.existing_cluster_resource_group is not None:
+            raise line(
+                f"{PROJECT}:existingClusterResourceGroup names the resource group of an existing cluster, and "
+                f"{PROJECT}:existingCluster is not set: set it, or remove existingClusterResourceGroup"
+            )
+        return self
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi.azure import existing
+
+        found = existing.cluster(self)
+        if isinstance(found, Missing):
+            return [
+                f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: no AKS cluster of that name can be "
+                f"read in resource group {self.existing_cluster_resource_group} (Azure said: {found.reason}); "
+                f"expected a cluster there (`az aks list --resource-group {self.existing_cluster_resource_group}`)"
+            ]
+        if isinstance(found, existing.FoundAksCluster) and found.driver_add_on:
+            return [
+                f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster runs the AKS add-on "
+                "azure-keyvault-secrets-provider, whose Secrets Store CSI Driver would collide with the stack's; "
+                f"turn it off (`az aks disable-addons --addons azure-keyvault-secrets-provider --resource-group "
+                f"{found.resource_group} --name {found.name}`) or use another cluster"
+            ]
+        return []
+
+
+def federation_problems(platform: PlatformConfig) -> list[str]:
+    """Why an existing AKS cluster cannot federate its service accounts' tokens with Entra: a
+    federated credential trusts the cluster's OIDC issuer, and workload identity must be on."""
+    from secretstore_csi.azure import existing
+
+    cluster = platform.of(AzureClusterSettings)
+    found = existing.cluster(cluster)
+    if not isinstance(found, existing.FoundAksCluster):
+        return []
+    needed = [
+        (what, flag)
+        for what, on, flag in (
+            ("OIDC issuer", bool(found.oidc_issuer_url), "--enable-oidc-issuer"),
+            ("workload identity", found.workload_identity, "--enable-workload-identity"),
+        )
+        if not on
+    ]
+    if not needed:
+        return []
+    return [
+        f"{PROJECT}:identity = {platform.identity!r}: cluster {found.name} has no "
+        f"{' and no '.join(what for what, _ in needed)}, which federating its service accounts with Entra needs; "
+        f"turn {'them' if len(needed) > 1 else 'it'} on (`az aks update --resource-group {found.resource_group} "
+        f"--name {found.name} {' '.join(flag for _, flag in needed)}`)"
+    ]
 
 
 # 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit,
@@ -72,7 +163,6 @@ class KeyVaultSettings(SettingsModel):
         int, Accepted(whole_number(7, 90), "expected a whole number of days from 7 to 90")
     ] = 90
     key_vault_purge_protection: Boolean = False
-
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         problems = []
@@ -107,6 +197,9 @@ class ApplicationSettings(SettingsModel):
     """The Entra application has no settings: each workload's application has one federated
     credential, which trusts exactly its service account."""
 
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        return federation_problems(platform)
+
 
 class ManagedIdentitySettings(SettingsModel):
     """The managed identity has no settings: each workload's identity has one federated
@@ -114,10 +207,12 @@ class ManagedIdentitySettings(SettingsModel):
     workload's secrets."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        problems = federation_problems(platform)
         assignments = sum(len(workload.secrets) for workload in workloads)
         if assignments <= ROLE_ASSIGNMENTS_MAX:
-            return []
+            return problems
         return [
+            *problems,
             f"{PROJECT}:workloads: {assignments} secrets, each with a role assignment for its workload's identity: "
             f"expected at most {ROLE_ASSIGNMENTS_MAX}, the role assignments Azure allows in a subscription (its "
             "other assignments count too)"

@@ -7,32 +7,32 @@ from typing import TYPE_CHECKING
 from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
-    from secretstore_csi.gcp.cluster import GkeCluster
+    from secretstore_csi.gcp.cluster import Gke
     from secretstore_csi.gcp.workload_identity import WorkloadPrincipal
     from secretstore_csi.seam import ClusterBuilder, IdentityInstaller, StoreInstaller
 
 SETTINGS = "secretstore_csi.gcp.settings"
 
 
-def _gke() -> ClusterBuilder[GkeCluster]:
+def _gke() -> ClusterBuilder[Gke]:
     from secretstore_csi.gcp.cluster import build
 
     return build
 
 
-def _secret_manager() -> StoreInstaller[GkeCluster, WorkloadPrincipal]:
+def _secret_manager() -> StoreInstaller[Gke, WorkloadPrincipal]:
     from secretstore_csi.gcp.secret_manager import SecretManager
 
     return SecretManager
 
 
-def _workload_identity() -> IdentityInstaller[GkeCluster, WorkloadPrincipal]:
+def _workload_identity() -> IdentityInstaller[Gke, WorkloadPrincipal]:
     from secretstore_csi.gcp.workload_identity import WorkloadIdentityPool
 
     return WorkloadIdentityPool
 
 
-GKE: ClusterSource[GkeCluster] = ClusterSource(
+GKE: ClusterSource[Gke] = ClusterSource(
     name="gcp",
     title="a GKE Standard cluster with Workload Identity Federation",
     settings=settings_model(SETTINGS, "GcpClusterSettings"),
@@ -40,7 +40,7 @@ GKE: ClusterSource[GkeCluster] = ClusterSource(
     build=_gke,
 )
 
-SECRET_MANAGER: SecretStore[GkeCluster, WorkloadPrincipal] = SecretStore(
+SECRET_MANAGER: SecretStore[Gke, WorkloadPrincipal] = SecretStore(
     name="secretManager",
     title="Google Cloud Secret Manager",
     settings=settings_model(SETTINGS, "SecretManagerSettings"),
@@ -56,7 +56,7 @@ SECRET_MANAGER: SecretStore[GkeCluster, WorkloadPrincipal] = SecretStore(
     install=_secret_manager,
 )
 
-WORKLOAD_IDENTITY: IdentityMode[GkeCluster, WorkloadPrincipal] = IdentityMode(
+WORKLOAD_IDENTITY: IdentityMode[Gke, WorkloadPrincipal] = IdentityMode(
     name="workloadIdentity",
     title="Workload Identity Federation for GKE, the service account as the principal",
     settings=settings_model(SETTINGS, "WorkloadIdentitySettings"),

@@ -1,5 +1,6 @@
-"""The GKE cluster: Standard, with Workload Identity Federation for GKE and one autoscaled
-node pool on the GKE metadata server.
+"""The GKE cluster: one the stack creates (Standard, with Workload Identity Federation for
+GKE and one autoscaled node pool on the GKE metadata server), or one that exists, read with
+`gcp.container.get_cluster`.
 
 Standard, not Autopilot: the open-source driver and its providers run as privileged
 DaemonSets with host paths, which Autopilot refuses.
@@ -8,14 +9,15 @@ DaemonSets with host paths, which Autopilot refuses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
-import yaml
 from pulumi_gcp import container, projects
 
+from secretstore_csi.gcp import existing
 from secretstore_csi.gcp.settings import GcpClusterSettings
-from secretstore_csi.seam import connect, was_at_top
+from secretstore_csi.login import exec_kubeconfig
+from secretstore_csi.seam import Cluster, KubernetesCluster, connect, was_at_top
 from secretstore_csi.settings import PlatformConfig
 
 CONTAINER_API = "container.googleapis.com"
@@ -41,43 +43,50 @@ def enable_api(
 def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
     """A kubeconfig that logs in with gke-gcloud-auth-plugin, as `gcloud container clusters
     get-credentials` writes it: the caller's Google credentials, never a stored token."""
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": name,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
-                }
-            ],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": AUTH_PLUGIN,
-                            "installHint": (
-                                f"Install {AUTH_PLUGIN} (`gcloud components install {AUTH_PLUGIN}`), "
-                                "see https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl"
-                            ),
-                            "provideClusterInfo": True,
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=False,
+    return exec_kubeconfig(
+        name,
+        f"https://{endpoint}",
+        ca_certificate,
+        AUTH_PLUGIN,
+        install_hint=(
+            f"Install {AUTH_PLUGIN} (`gcloud components install {AUTH_PLUGIN}`), "
+            "see https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl"
+        ),
+        provide_cluster_info=True,
     )
+
+
+class Gke(Cluster, Protocol):
+    """What Secret Manager and Workload Identity Federation read of a GKE cluster."""
+
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def workload_pool(self) -> str:
+        """The cluster's workload pool, `<project>.svc.id.goog`: the audience of its tokens."""
+        ...
+
+    @property
+    def reported_workload_pool(self) -> pulumi.Output[str]:
+        """The pool as the cluster reports it: IAM refuses a principal of a pool that does not
+        exist yet, so the grants that name it wait for the cluster."""
+        ...
+
+
+def _cluster_name(project: str, location: str, name: str) -> str:
+    """The kubeconfig's name for the cluster, as `gcloud container clusters get-credentials` gives it."""
+    return f"gke_{project}_{location}_{name}"
 
 
 class GkeCluster(pulumi.ComponentResource):
     """A GKE Standard cluster with Workload Identity, its node pool, and its Kubernetes provider."""
 
     outputs: Mapping[str, pulumi.Input[Any]]
+    kubernetes: KubernetesCluster
+    project: str
+    workload_pool: str
+    reported_workload_pool: pulumi.Output[str]
 
     def __init__(self, name: str, settings: GcpClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         # Before a platform held it, it was at the top of the stack.
@@ -132,8 +141,11 @@ class GkeCluster(pulumi.ComponentResource):
         # can become ready before there are nodes to run it.
         config = pulumi.Output.all(
             self.gke.name, self.gke.endpoint, self.gke.master_auth.cluster_ca_certificate, self.node_pool.name
-        ).apply(lambda v: kubeconfig(f"gke_{settings.project}_{settings.location}_{v[0]}", v[1], v[2] or ""))
+        ).apply(lambda v: kubeconfig(_cluster_name(settings.project, settings.location, v[0]), v[1], v[2] or ""))
         self.kubernetes = connect(name, pulumi.Output.secret(config), parent=self)
+        self.reported_workload_pool = self.gke.workload_identity_config.apply(
+            lambda wi: wi.workload_pool if wi and wi.workload_pool else settings.workload_pool
+        )
         self.outputs = {
             "project": settings.project,
             "location": settings.location,
@@ -143,5 +155,46 @@ class GkeCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.gke.name})
 
 
-def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> GkeCluster:
-    return GkeCluster(name, config.of(GcpClusterSettings), opts)
+class ExistingGkeCluster(pulumi.ComponentResource):
+    """A GKE cluster that exists, and the Kubernetes provider that reaches it as the user."""
+
+    outputs: Mapping[str, pulumi.Input[Any]]
+    kubernetes: KubernetesCluster
+    project: str
+    workload_pool: str
+    reported_workload_pool: pulumi.Output[str]
+
+    def __init__(self, name: str, found: existing.FoundGkeCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secretstore-csi:gcp:ExistingGkeCluster", name, None, opts)
+        self.project = found.project
+        self.workload_pool = found.workload_pool
+        self.reported_workload_pool = pulumi.Output.from_input(found.workload_pool)
+        if found.pools_off_the_metadata_server:
+            pulumi.log.warn(
+                f"Node pools {', '.join(found.pools_off_the_metadata_server)} of cluster {found.name} do not run on "
+                "the GKE metadata server: their pods get the node's identity, and their mounts of Secret Manager "
+                "secrets fail. Run the workloads on a pool with `--workload-metadata=GKE_METADATA`.",
+                resource=self,
+            )
+        config = kubeconfig(
+            _cluster_name(found.project, found.location, found.name), found.endpoint, found.certificate_authority
+        )
+        self.kubernetes = connect(name, pulumi.Output.secret(config), parent=self)
+        self.outputs = {
+            "project": found.project,
+            "location": found.location,
+            "clusterName": found.name,
+            "workloadPool": found.workload_pool,
+            "existingCluster": True,
+        }
+        self.register_outputs({"clusterName": found.name})
+
+
+def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> Gke:
+    settings = config.of(GcpClusterSettings)
+    found = existing.cluster(settings)
+    if found is None:
+        return GkeCluster(name, settings, opts)
+    # The config check refused a cluster that cannot be read.
+    assert isinstance(found, existing.FoundGkeCluster), found
+    return ExistingGkeCluster(name, found, opts)

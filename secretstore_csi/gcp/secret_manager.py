@@ -17,7 +17,7 @@ import yaml
 from pulumi_gcp import secretmanager
 
 from secretstore_csi.gcp.catalog import SECRET_MANAGER
-from secretstore_csi.gcp.cluster import GkeCluster, enable_api
+from secretstore_csi.gcp.cluster import Gke, enable_api
 from secretstore_csi.gcp.provider import GcpProvider
 from secretstore_csi.gcp.settings import SecretManagerSettings, secret_id, secret_id_name
 from secretstore_csi.gcp.workload_identity import WorkloadPrincipal
@@ -64,7 +64,7 @@ class SecretManager(pulumi.ComponentResource):
     """Secret Manager's part per cluster: its API turned on, and the GCP provider installed
     next to the shared driver."""
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, config: PlatformConfig, cluster: Gke, opts: pulumi.ResourceOptions) -> None:
         super().__init__("secretstore-csi:gcp:SecretManager", name, None, opts)
         self.settings = config.of(SecretManagerSettings)
         self.cluster = cluster
@@ -114,7 +114,7 @@ class SecretManagerStore(pulumi.ComponentResource):
         self,
         name: str,
         settings: SecretManagerSettings,
-        cluster: GkeCluster,
+        cluster: Gke,
         api: pulumi.Resource,
         workload: WorkloadSpec,
         reader: WorkloadPrincipal,

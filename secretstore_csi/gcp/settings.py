@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from secretstore_csi import PROJECT
 from secretstore_csi.gcp import names
+from secretstore_csi.lookup import Missing
 from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
@@ -21,6 +22,7 @@ from secretstore_csi.settings import (
     line,
     matching,
     node_count,
+    shown,
 )
 
 # "It must be 6 to 30 lowercase letters, digits, or hyphens. It must start with a letter.
@@ -55,7 +57,23 @@ def workload_pool(project: str) -> str:
     return f"{project}.svc.id.goog"
 
 
+# "can be up to 40 characters with the following restrictions: Lowercase letters, numbers,
+# and hyphens only. Must start with a letter. Must end with a number or a letter." (GKE API,
+# projects.locations.clusters, Cluster.name)
+GKE_CLUSTER_NAME = r"[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?"
+
+
 class GcpClusterSettings(ManagedClusterSettings):
+    CREATED_ONLY = (*ManagedClusterSettings.CREATED_ONLY, "node_machine_type", "deletion_protection")
+
+    existing_cluster: Annotated[
+        str | None,
+        Accepted(
+            matching(GKE_CLUSTER_NAME),
+            "expected the name of a GKE cluster at gcp:zone or gcp:region: 1-40 lower-case letters, digits or '-', "
+            "starting with a letter and ending with a letter or digit (`gcloud container clusters list`)",
+        ),
+    ] = None
     project: Annotated[
         str,
         Accepted(
@@ -103,6 +121,19 @@ class GcpClusterSettings(ManagedClusterSettings):
                 f"such as {self.region}-a, or only one of the two ({WHERE})"
             )
         return self
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi.gcp import existing
+
+        found = existing.cluster(self)
+        if isinstance(found, Missing):
+            return [
+                f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: no GKE cluster of that name can be "
+                f"read in project {self.project} at {self.location} (Google said: {found.reason}); expected a "
+                f"cluster there (`gcloud container clusters list --project {self.project}`), at gcp:zone for a "
+                "zonal cluster or gcp:region for a regional one"
+            ]
+        return []
 
     @property
     def location(self) -> str:
@@ -158,3 +189,17 @@ class SecretManagerSettings(SettingsModel):
 class WorkloadIdentitySettings(SettingsModel):
     """Workload Identity Federation has no settings: each secret grants its accessor role to
     exactly one principal, the workload's service account in its namespace."""
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi.gcp import existing
+
+        cluster = platform.of(GcpClusterSettings)
+        found = existing.cluster(cluster)
+        if isinstance(found, existing.FoundGkeCluster) and not found.workload_pool:
+            return [
+                f"{PROJECT}:identity = 'workloadIdentity': cluster {found.name} has no workload pool, so its service "
+                "accounts have no federated identity; turn Workload Identity Federation on (`gcloud container "
+                f"clusters update {found.name} --location {found.location} --workload-pool "
+                f"{workload_pool(cluster.project)}`) and run its node pools on the GKE metadata server"
+            ]
+        return []

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 from pulumi_gcp import organizations
 
-from secretstore_csi.gcp.cluster import GkeCluster
+from secretstore_csi.gcp.cluster import Gke
 from secretstore_csi.model import WorkloadSpec
 from secretstore_csi.seam import IdentityBinding, was_at_top
 from secretstore_csi.settings import PlatformConfig
@@ -43,16 +43,12 @@ class WorkloadIdentityPool:
     """The cluster's workload pool and the project's number: read once, for every workload.
     Nothing is created: GKE made the pool with the project's first Workload Identity cluster."""
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: GkeCluster, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, config: PlatformConfig, cluster: Gke, opts: pulumi.ResourceOptions) -> None:
         project = organizations.get_project_output(
             project_id=cluster.project, opts=pulumi.InvokeOutputOptions(parent=opts.parent)
         )
         self.project_number: pulumi.Output[str] = project.number
-        # The pool as the cluster reports it: IAM refuses a principal of a pool that does not
-        # exist yet, so the grants that name it wait for the cluster.
-        self.pool: pulumi.Output[str] = cluster.gke.workload_identity_config.apply(
-            lambda config: config.workload_pool if config and config.workload_pool else cluster.workload_pool
-        )
+        self.pool = cluster.reported_workload_pool
         self.outputs: Mapping[str, pulumi.Input[Any]] = {"projectNumber": self.project_number}
 
     def grant(

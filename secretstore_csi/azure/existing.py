@@ -1,0 +1,93 @@
+"""An AKS cluster that exists: read with azure-native's `containerservice.get_managed_cluster`
+when the config is checked, once per stack, and reached with the user's own credentials."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi_azure_native import containerservice
+
+from secretstore_csi.azure.settings import AzureClusterSettings
+from secretstore_csi.lookup import Missing, read
+
+# kubelogin's non-interactive login with the caller's `az login`, as `kubelogin
+# convert-kubeconfig -l azurecli` writes it: `get-token --server-id <id> --login azurecli`
+# (Azure/kubelogin v0.2.19, pkg/internal/converter/convert_test.go, "convert from devicecode
+# to azurecli"). The device-code login AKS hands out would wait for a person.
+KUBELOGIN = "kubelogin"
+# The AKS add-on `azure-keyvault-secrets-provider`, as the cluster's addonProfiles name it.
+DRIVER_ADD_ON = "azureKeyvaultSecretsProvider"
+
+
+@dataclass(frozen=True)
+class FoundAksCluster:
+    name: str
+    resource_group: str
+    oidc_issuer_url: str
+    """Empty when the cluster has no OIDC issuer."""
+    workload_identity: bool
+    network_policy: str | None
+    """Calico, Azure or Cilium; None: NetworkPolicies are not enforced."""
+    driver_add_on: bool
+    """Whether AKS's own Key Vault add-on runs, with a Secrets Store CSI Driver of its own."""
+
+
+def _cluster(settings: AzureClusterSettings) -> FoundAksCluster | Missing:
+    name, group = settings.existing_cluster, settings.existing_cluster_resource_group
+    assert name is not None and group is not None
+    found = read(lambda: containerservice.get_managed_cluster(resource_group_name=group, resource_name=name))
+    if isinstance(found, Missing):
+        return found
+    issuer = found.oidc_issuer_profile
+    security = found.security_profile
+    network = found.network_profile
+    return FoundAksCluster(
+        name=found.name,
+        resource_group=group,
+        oidc_issuer_url=issuer.issuer_url if issuer is not None and issuer.enabled and issuer.issuer_url else "",
+        workload_identity=bool(security and security.workload_identity and security.workload_identity.enabled),
+        network_policy=network.network_policy if network is not None else None,
+        driver_add_on=bool((profile := (found.addon_profiles or {}).get(DRIVER_ADD_ON)) and profile.enabled),
+    )
+
+
+def cluster(settings: AzureClusterSettings) -> FoundAksCluster | Missing | None:
+    """The cluster `existingCluster` names, what is missing, or None for a cluster the stack
+    creates."""
+    if settings.existing_cluster is None:
+        return None
+    return settings.remembered("cluster", lambda: _cluster(settings))
+
+
+def azure_cli_login(kubeconfig: str) -> str:
+    """The cluster user's kubeconfig with kubelogin's login turned into `azurecli`: the token
+    of whoever ran `az login`. A cluster with local accounts gets its own credential back,
+    unchanged: the stack output is secret."""
+    document: dict[str, Any] = yaml.safe_load(kubeconfig)
+    for user in document.get("users") or []:
+        login = (user.get("user") or {}).get("exec")
+        if not login or login.get("command") != KUBELOGIN:
+            continue
+        args = list(login.get("args") or [])
+        server_id = args[args.index("--server-id") + 1] if "--server-id" in args[:-1] else None
+        login["args"] = ["get-token", *(["--server-id", server_id] if server_id else []), "--login", "azurecli"]
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def user_kubeconfig(found: FoundAksCluster, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The kubeconfig `az aks get-credentials` writes for the cluster's users, logging in with
+    `az login`'s token."""
+    credentials = containerservice.list_managed_cluster_user_credentials_output(
+        resource_group_name=found.resource_group,
+        resource_name=found.name,
+        # The kubelogin exec plugin, not the azure auth-provider kubectl no longer has.
+        format="exec",
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    return pulumi.Output.secret(
+        credentials.apply(lambda result: azure_cli_login(base64.b64decode(result.kubeconfigs[0].value).decode()))
+    )
