@@ -13,6 +13,7 @@ an identity mode whose principal its store cannot grant.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -57,6 +58,19 @@ class ClusterSource(Generic[ClusterT]):
 
 
 @dataclass(frozen=True)
+class ExistingSecretForm:
+    """How the store names a secret it holds already, for a workload's `existing` secret."""
+
+    pattern: str
+    """A regular expression the whole reference matches."""
+    form: str
+    """The form, as a message shows it: `arn:aws:secretsmanager:<region>:...`."""
+
+    def matches(self, reference: str | None) -> bool:
+        return reference is not None and re.fullmatch(self.pattern, reference) is not None
+
+
+@dataclass(frozen=True)
 class SecretStore(Generic[ClusterT, Principal]):
     name: str
     """The value of `secretstore-csi:store`."""
@@ -77,6 +91,8 @@ class SecretStore(Generic[ClusterT, Principal]):
     """The cluster sources it works with; None: any."""
     default_identity: str
     install: Callable[[], StoreInstaller[ClusterT, Principal]]
+    existing_secret: ExistingSecretForm
+    """What a workload's `existing` secret must look like in this store."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from secretstore_csi.settings import (
     dns_label,
     json_keys,
     namespace_name,
+    shown,
     trusted_service_account,
 )
 
@@ -86,10 +87,21 @@ def platform_problems(
                 f"with the demo on: its Deployment {workload.name}-unauthorized is a label value, at most "
                 f"{LABEL_VALUE_MAX} characters"
             )
+        problems += existing_problems(workload, platform.store)
     problems += shared_problems(workloads)
     for settings in platform.settings:
         problems += settings.problems(platform, workloads)
     return problems
+
+
+def existing_problems(workload: WorkloadSpec, store_name: str) -> list[str]:
+    """Each `existing` reference that is not in the form the store names its secrets."""
+    store = registry.STORES[store_name]
+    return [
+        f"{workload.secret_key(index)}.existing = {shown(secret.existing)}: expected {store.existing_secret.form}"
+        for index, secret in enumerate(workload.secrets)
+        if secret.existing is not None and not store.existing_secret.matches(secret.existing)
+    ]
 
 
 def shared_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
@@ -231,7 +243,10 @@ def _name_problems(
 
 
 def _largest_value(secret: StoreSecret, given: Mapping[str, str]) -> int:
-    """The stored value's size in bytes, with generated values at their full length."""
+    """The stored value's size in bytes, with generated values at their full length; 0 for a
+    secret that exists, whose value the program never sees."""
+    if secret.existing is not None:
+        return 0
     generated = "x" * GENERATED_LENGTH
     if not secret.keys:
         return len(given.get(SINGLE_VALUE, generated).encode())

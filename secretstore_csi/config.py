@@ -200,6 +200,7 @@ def _listed_secret(entry: SecretEntry) -> StoreSecret:
         name=entry.name,
         keys=entry.keys,
         given={key: pulumi.Output.secret(value) for key, value in entry.values.items()},
+        existing=entry.existing,
     )
 
 

@@ -39,6 +39,11 @@ class StoreSecret:
     """The article's secret, `{username, password}`, which a stack without `secrets` or
     `workloads` holds; AWS names it `secretName` when that is set."""
 
+    existing: str | None = None
+    """A secret the store holds already, in the store's own terms (an ARN, a Key Vault URL,
+    a Secret Manager name, a KV v2 path): nothing is created for it, its value is never read,
+    and exactly it is granted. None: the store makes it, with `given` or generated values."""
+
     def key_file(self, key: str) -> str:
         """The file one key of the document is mounted as, where the provider can do that."""
         return f"{self.name}-{key}"
@@ -51,6 +56,8 @@ class StoreSecret:
     @property
     def generated_keys(self) -> list[str]:
         """The keys whose values are generated, because config gives none."""
+        if self.existing is not None:
+            return []
         return [key for key in self.keys or (SINGLE_VALUE,) if key not in (self.given or {})]
 
 
@@ -159,6 +166,16 @@ class WorkloadSpec:
     def secret_key(self, index: int) -> str:
         """The config key of its secret `index`, for a message."""
         return f"{self.config_path}secrets[{index}]"
+
+    @property
+    def managed_secrets(self) -> tuple[StoreSecret, ...]:
+        """The secrets the store makes for it."""
+        return tuple(secret for secret in self.secrets if secret.existing is None)
+
+    @property
+    def existing_secrets(self) -> tuple[StoreSecret, ...]:
+        """The secrets the store holds already, which it is only granted."""
+        return tuple(secret for secret in self.secrets if secret.existing is not None)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ class Platform(pulumi.ComponentResource):
         problems += checks.secret_problems(
             workload, values or {}, self.config.driver.sync_secret, store.max_secret_bytes, store.title
         )
+        problems += checks.existing_problems(workload, self.config.store)
         problems += checks.shared_problems(workloads)
         problems += [p for settings in self.config.settings for p in settings.problems(self.config, workloads)]
         if problems:

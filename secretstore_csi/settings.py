@@ -283,10 +283,20 @@ class SettingsModel(BaseModel):
                         return item.text
         return "expected a value"
 
+    _found: dict[str, Any] = PrivateAttr(default_factory=dict)
+
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         """Limits that need the rest of the platform's settings or its workloads; one line each.
         Called with every workload of a stack at once, and for each workload as it is added."""
         return []
+
+    def remembered(self, key: str, find: Callable[[], T]) -> T:
+        """What `find` returns, asked once per settings object: a cloud's data source is read
+        when the config is checked, and its answer used again when the stack is built."""
+        if key not in self._found:
+            self._found[key] = find()
+        found: T = self._found[key]
+        return found
 
 
 class ConfigObject(BaseModel):
@@ -338,8 +348,6 @@ class ManagedClusterSettings(SettingsModel):
     node_max_count: int = 3
     """Each cloud's model redeclares the three counts with `node_count(...)`."""
 
-    _found: dict[str, Any] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _counts_in_order(self) -> ManagedClusterSettings:
         if not self.node_min_count <= self.node_desired_count <= self.node_max_count:
@@ -363,14 +371,6 @@ class ManagedClusterSettings(SettingsModel):
                 "exists: remove " + ("it" if len(created_only) == 1 else "them")
             )
         return self
-
-    def remembered(self, key: str, find: Callable[[], T]) -> T:
-        """What `find` returns, asked once per settings object: a cloud's data source is read
-        when the config is checked, and its answer used again when the stack is built."""
-        if key not in self._found:
-            self._found[key] = find()
-        found: T = self._found[key]
-        return found
 
 
 def node_count(high: int, why: str) -> Accepted:
@@ -415,9 +415,10 @@ def json_keys(value: Any) -> tuple[str, ...]:
 
 
 class SecretEntry(ConfigObject):
-    """One secret of `secrets`: its name, the keys of its JSON document, where its value is."""
+    """One secret of `secrets`: its name, the keys of its JSON document, where its value is,
+    or the secret the store holds already."""
 
-    FIELDS: ClassVar[str] = "{name, keys, valueFrom}"
+    FIELDS: ClassVar[str] = "{name, keys, valueFrom, existing}"
 
     name: Annotated[str, Accepted(dns_label, f"expected {DNS_LABEL_RULE}")]
     keys: Annotated[tuple[str, ...], Accepted(json_keys, JSON_KEYS_RULE)] = ()
@@ -429,6 +430,15 @@ class SecretEntry(ConfigObject):
             "`pulumi config set --secret`",
         ),
     ] = None
+    existing: Annotated[
+        str | None,
+        Accepted(
+            matching(r"\S{1,2048}"),
+            "expected the store's reference to a secret it holds already: an ARN, a Key Vault secret URL, "
+            "projects/<project>/secrets/<id> or a KV v2 path, without spaces",
+        ),
+    ] = None
+    """The secret as the store names it; the store's settings check its form."""
 
     _values: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -440,6 +450,11 @@ class SecretEntry(ConfigObject):
     @model_validator(mode="after")
     def _value_source(self, info: ValidationInfo) -> SecretEntry:
         """Reads the key `valueFrom` names: set, stored as a secret, and with exactly `keys`."""
+        if self.value_from is not None and self.existing is not None:
+            raise note(
+                f".valueFrom = {self.value_from!r}: a secret with `existing` keeps the value the store holds, "
+                "which the program never reads or writes: remove valueFrom, or existing"
+            )
         if self.value_from is None:
             return self
         context = info.context or {}
@@ -553,7 +568,7 @@ SERVICE_ACCOUNT_RULE = (
     f"expected {DNS_LABEL_RULE}, other than 'default' (the unauthorized demo runs as 'default' and "
     "must not be trusted)"
 )
-SECRETS_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom}"
+SECRETS_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom, existing}"
 
 
 class WorkloadEntry(ConfigObject):

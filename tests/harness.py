@@ -123,13 +123,23 @@ class ExistingGke:
 
 
 @dataclass
+class ExistingKeyVault:
+    name: str
+    resource_group: str = "secrets-rg"
+    rbac: bool = True
+
+
+@dataclass
 class World:
     """What the data sources find: an EKS, an AKS and a GKE cluster ready for every identity
-    mode, unless a test takes something away."""
+    mode, and two vaults with Azure RBAC, unless a test takes something away."""
 
     eks: list[ExistingEks] = field(default_factory=lambda: [ExistingEks()])
     aks: list[ExistingAks] = field(default_factory=lambda: [ExistingAks()])
     gke: list[ExistingGke] = field(default_factory=lambda: [ExistingGke()])
+    key_vaults: list[ExistingKeyVault] = field(
+        default_factory=lambda: [ExistingKeyVault("team-kv"), ExistingKeyVault("reports-kv")]
+    )
 
 
 class ProviderError(Exception):
@@ -450,7 +460,26 @@ def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _get_key_vault(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
+    found = [v for v in mocks.world.key_vaults if (v.resource_group, v.name) == (args["resourceGroupName"], args["vaultName"])]
+    if not found:
+        raise ProviderError(
+            f"Status=404 Code=\"ResourceNotFound\" Message=\"The Resource 'Microsoft.KeyVault/vaults/"
+            f"{args['vaultName']}' under resource group '{args['resourceGroupName']}' was not found.\""
+        )
+    vault = found[0]
+    return {
+        "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{vault.resource_group}/providers/Microsoft.KeyVault/"
+        f"vaults/{vault.name}",
+        "name": vault.name,
+        "location": "westeurope",
+        "properties": {"tenantId": TENANT, "sku": {"family": "A", "name": "standard"},
+                       "enableRbacAuthorization": vault.rbac, "vaultUri": f"https://{vault.name}.vault.azure.net/"},
+    }
+
+
 _EXISTING: dict[str, Callable[[CloudMocks, dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:keyvault:getVault": _get_key_vault,
     "azure-native:containerservice:getManagedCluster": _get_aks_cluster,
     "gcp:container/getCluster:getCluster": _get_gke_cluster,
     "aws:eks/getCluster:getCluster": _get_eks_cluster,

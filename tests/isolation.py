@@ -94,15 +94,27 @@ def _aws_spc(spec: dict[str, Any]) -> set[str]:
     return {entry["objectName"] for entry in yaml.safe_load(spec["parameters"]["objects"])}
 
 
-# Key Vault with an Entra application or a managed identity
+# Key Vault with an Entra application or a managed identity: a secret is `<vault>/<name>`
+
+
+_SECRET_SCOPE = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
+                           r"(?P<vault>[^/]+)/secrets/(?P<name>[^/]+)")
+
+
+def _key_vault_secret(inputs: dict[str, Any]) -> str:
+    return f"{inputs['vaultName']}/{inputs['secretName']}"
 
 
 def _azure_secrets(run: ProgramRun) -> dict[str, str | None]:
-    return {r.id: owner(run, r) for r in run.of_type("azure-native:keyvault:Secret")}
+    return {_key_vault_secret(_inputs(r)): owner(run, r) for r in run.of_type("azure-native:keyvault:Secret")}
 
 
-def _vault_secret_ids(run: ProgramRun, vault_name: str) -> set[str]:
-    return {r.id for r in run.of_type("azure-native:keyvault:Secret") if _inputs(r)["vaultName"] == vault_name}
+def _secrets_in_vault(run: ProgramRun, vault_name: str) -> set[str]:
+    return {
+        _key_vault_secret(_inputs(r))
+        for r in run.of_type("azure-native:keyvault:Secret")
+        if _inputs(r)["vaultName"] == vault_name
+    }
 
 
 def _azure_readable(run: ProgramRun, object_id: str) -> set[str]:
@@ -110,11 +122,13 @@ def _azure_readable(run: ProgramRun, object_id: str) -> set[str]:
     for vault in run.of_type("azure-native:keyvault:Vault"):
         for policy in _inputs(vault)["properties"].get("accessPolicies") or []:
             if policy["objectId"] == object_id and policy["permissions"].get("secrets"):
-                readable |= _vault_secret_ids(run, vault.outputs["name"])
+                readable |= _secrets_in_vault(run, vault.outputs["name"])
     for assignment in run.of_type("azure-native:authorization:RoleAssignment"):
         inputs = _inputs(assignment)
         if inputs["principalId"] == object_id:
-            readable.add(inputs["scope"])
+            scope = _SECRET_SCOPE.fullmatch(inputs["scope"])
+            # A scope wider than one secret is what it is: no workload owns it.
+            readable.add(f"{scope['vault']}/{scope['name']}" if scope else inputs["scope"])
     return readable
 
 
@@ -144,12 +158,7 @@ def _managed_identity_access(run: ProgramRun, client_id: str) -> Access:
 def _azure_spc(run: ProgramRun, spec: dict[str, Any]) -> set[str]:
     parameters = spec["parameters"]
     documents = yaml.safe_load(parameters["objects"])["array"]
-    names = {yaml.safe_load(document)["objectName"] for document in documents}
-    return {
-        r.id
-        for r in run.of_type("azure-native:keyvault:Secret")
-        if _inputs(r)["vaultName"] == parameters["keyvaultName"] and _inputs(r)["secretName"] in names
-    }
+    return {f"{parameters['keyvaultName']}/{yaml.safe_load(document)['objectName']}" for document in documents}
 
 
 # Secret Manager with Workload Identity Federation for GKE
@@ -255,13 +264,17 @@ READINGS: dict[tuple[str, str], Reading] = {
 
 
 def isolation_problems(
-    run: ProgramRun, combination: tuple[str, str] | None = None, outputs: dict[str, dict[str, Any]] | None = None
+    run: ProgramRun,
+    combination: tuple[str, str] | None = None,
+    outputs: dict[str, dict[str, Any]] | None = None,
+    existing: dict[str, str] | None = None,
 ) -> list[str]:
     """Every way a workload's principal, or its SecretProviderClass, reaches past exactly its
     own secrets and its own service account. `combination` (store, identity) and `outputs` (by
-    workload) default to the stack outputs of __main__.py."""
+    workload) default to the stack outputs of __main__.py; `existing` names the secrets the
+    store held already, as it names them, with the workload each belongs to."""
     reading = READINGS[combination or (run.exports["store"].value, run.exports["identity"].value)]
-    secrets = reading.secrets(run)
+    secrets = {**reading.secrets(run), **(existing or {})}
     problems = [f"secret {name} belongs to no workload" for name, workload in secrets.items() if workload is None]
     outputs = outputs if outputs is not None else workloads(run)
     principals = {name: out[reading.principal_output] for name, out in outputs.items()}

@@ -359,7 +359,7 @@ def test_a_single_value_secret_can_come_from_secret_config():
 
 
 SECRETS_KEY = f"{P}:secrets"
-LIST_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom}"
+LIST_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom, existing}"
 KEYS_RULE = (
     "expected a non-empty list of distinct JSON keys, each 1-63 letters, digits, '_' or '-', starting "
     "with a letter or '_'; leave keys out for a secret that is one value"
@@ -368,14 +368,14 @@ BAD_LISTS = [
     ([], [f"{SECRETS_KEY} = '[]': {LIST_RULE}"]),
     (None, [f"{SECRETS_KEY} = 'null': {LIST_RULE}"]),
     ({"name": "db"}, [f"""{SECRETS_KEY} = '{{"name": "db"}}': {LIST_RULE}"""]),
-    (["db"], [f"{SECRETS_KEY}[0] = 'db': expected {{name, keys, valueFrom}}"]),
+    (["db"], [f"{SECRETS_KEY}[0] = 'db': expected {{name, keys, valueFrom, existing}}"]),
     ([{"name": "DB"}], [f"{SECRETS_KEY}[0].name = 'DB': expected a DNS-1123 label"]),
     ([{"keys": ["a"]}], [f"{SECRETS_KEY}[0].name is not set: expected a DNS-1123 label"]),
     ([{"name": "db", "keys": ["user name"]}], [f"{SECRETS_KEY}[0].keys = ['user name']: {KEYS_RULE}"]),
     ([{"name": "db", "keys": ["a", "a"]}], [f"{SECRETS_KEY}[0].keys = ['a', 'a']: {KEYS_RULE}"]),
     ([{"name": "db", "keys": []}], [f"{SECRETS_KEY}[0].keys = []: {KEYS_RULE}"]),
     ([{"name": "db", "keys": None}], [f"{SECRETS_KEY}[0].keys = None: {KEYS_RULE}"]),
-    ([{"name": "db", "value": "x"}], [f"{SECRETS_KEY}[0].value is not a known field: expected name, keys or valueFrom"]),
+    ([{"name": "db", "value": "x"}], [f"{SECRETS_KEY}[0].value is not a known field: expected name, keys, valueFrom or existing"]),
     (
         [{"name": "db"}, {"name": "db"}],
         [f"{SECRETS_KEY}[1].name = 'db': expected a name whose files (db) and their environment variables no other secret uses; db clashes with {SECRETS_KEY}[0] (db)"],

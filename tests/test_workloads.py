@@ -106,7 +106,7 @@ W = "secretstore-csi:workloads"
             "starting and ending with a letter or digit, not starting with 'kube-'",
         ], id="a kube- namespace"),
         pytest.param("local-dev", _workloads({"name": "a"}), [
-            f"{W}[0].secrets is not set: expected a non-empty list of secrets, each {{name, keys, valueFrom}}",
+            f"{W}[0].secrets is not set: expected a non-empty list of secrets, each {{name, keys, valueFrom, existing}}",
         ], id="no secrets"),
         pytest.param("local-dev", _workloads({"name": "a", "secrets": SECRET, "nmespace": "x"}), [
             f"{W}[0].nmespace is not a known field: expected name, namespace, serviceAccount, secrets or demo",

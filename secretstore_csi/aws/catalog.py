@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from secretstore_csi import charts
-from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
     from secretstore_csi.aws.cluster import Eks
@@ -61,6 +61,14 @@ SECRETS_MANAGER: SecretStore[Cluster, SecretReaderRole] = SecretStore(
     clusters=("aws",),
     default_identity="irsa",
     install=_secrets_manager,
+    # The whole ARN, with the six characters Secrets Manager adds to the name, so that the
+    # grant names exactly the secret (Secrets Manager User Guide, "Secret ARN").
+    existing_secret=ExistingSecretForm(
+        pattern=r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:secret:"
+        r"[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}",
+        form="the secret's whole ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters> "
+        "(`aws secretsmanager describe-secret --secret-id <name> --query ARN`)",
+    ),
 )
 
 IRSA: IdentityMode[Eks, SecretReaderRole] = IdentityMode(

@@ -1,5 +1,9 @@
 """Secrets Manager: each workload's secrets, and read access to exactly them for its IAM role.
 
+A secret the store holds already (`existing`, by its ARN) is only granted: nothing is created
+for it, and its value is never read. The SecretProviderClass reads the region its secrets
+are in.
+
 The read access is a managed policy listing the secrets' ARNs, attached to the role the
 identity mode made. When the ARNs do not fit one policy they are split across several.
 """
@@ -19,7 +23,7 @@ from pulumi_aws import secretsmanager
 
 from secretstore_csi.aws import iam
 from secretstore_csi.aws.catalog import SECRETS_MANAGER
-from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns
+from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns, workload_region
 from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.seam import Cluster, IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
 from secretstore_csi.secret_values import secret_value
@@ -102,7 +106,7 @@ class SecretsManager:
     ) -> StoreBinding:
         store = SecretsManagerStore(name, self.settings, self.region, workload, identity.reader, opts)
         failover = self.settings.failover_region
-        parameters: dict[str, pulumi.Input[str]] = {"region": self.region}
+        parameters: dict[str, pulumi.Input[str]] = {"region": workload_region(self.region, workload)}
         if store.replica_arns is not None and failover:
             parameters["failoverRegion"] = failover
             parameters["objects"] = pulumi.Output.all(store.arns, store.replica_arns).apply(
@@ -113,8 +117,10 @@ class SecretsManager:
                 lambda arns: secret_objects(list(zip(workload.secrets, arns, strict=True)))
             )
         outputs: dict[str, pulumi.Input[Any]] = {
-            "secretArn": store.secrets[0].arn,
-            "secretArns": {spec.name: secret.arn for spec, secret in zip(workload.secrets, store.secrets, strict=True)},
+            "secretArn": store.arns[0],
+            "secretArns": store.arns.apply(
+                lambda arns: {spec.name: arn for spec, arn in zip(workload.secrets, arns, strict=True)}
+            ),
         }
         if store.replica_arns is not None:
             outputs["secretReplicaArns"] = store.replica_arns.apply(
@@ -150,8 +156,11 @@ class SecretsManagerStore(pulumi.ComponentResource):
         failover = settings.failover_region
         child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
 
-        self.secrets = []
+        arns: list[pulumi.Input[str]] = []
         for spec in workload.secrets:
+            if spec.existing is not None:
+                arns.append(spec.existing)
+                continue
             secret = secretsmanager.Secret(
                 workload.resource_name(spec),
                 name=settings.secret_name if spec.article else None,
@@ -167,15 +176,15 @@ class SecretsManagerStore(pulumi.ComponentResource):
                 secret_string=secret_value(workload, spec, parent=self),
                 opts=child,
             )
-            self.secrets.append(secret)
-        self.arns = pulumi.Output.all(*[secret.arn for secret in self.secrets])
+            arns.append(secret.arn)
+        self.arns = pulumi.Output.all(*arns)
         # Each region's client reads with the pod's credentials: the role needs both ARNs.
         self.replica_arns: pulumi.Output[list[str]] | None = (
             self.arns.apply(lambda arns: [replica_arn(arn, region, failover) for arn in arns]) if failover else None
         )
         readable = [
-            pulumi.Output.all(secret.arn, *([self.replica_arns[i]] if self.replica_arns is not None else []))
-            for i, secret in enumerate(self.secrets)
+            pulumi.Output.all(arn, *([self.replica_arns[i]] if self.replica_arns is not None else []))
+            for i, arn in enumerate(arns)
         ]
 
         # Worst-case ARN lengths fix the split now, so each policy is a resource of its own.

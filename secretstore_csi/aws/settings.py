@@ -143,18 +143,59 @@ class SecretsManagerSettings(SettingsModel):
                 "replaces: remove it, and give a listed secret its value with valueFrom"
             )
         for workload in workloads:
+            existing = workload.existing_secrets
+            if existing and self.failover_region:
+                problems.append(
+                    f"{workload.config_path}secrets: {PROJECT}:failoverRegion replicates the secrets the stack "
+                    "makes, and an existing secret's replica is not known to it: expected no `existing` secret "
+                    "with failoverRegion"
+                )
+            regions = secret_regions(region, workload)
+            if len(set(regions.values())) > 1:
+                listed = ", ".join(f"{name} in {where}" for name, where in regions.items())
+                problems.append(
+                    f"{workload.config_path}secrets: {listed}: expected every secret of a workload in one region, "
+                    "as the AWS provider reads one region per SecretProviderClass and refuses an ARN of another; "
+                    "the secrets the stack makes are in aws:region"
+                )
+                continue
             problem = iam.read_policies_problem(longest_arns(self, region, workload))
             if problem:
                 problems.append(f"{workload.config_path}secrets: {problem}")
         return problems
 
 
+def arn_region(arn: str) -> str:
+    """The region of a Secrets Manager ARN: arn:<partition>:secretsmanager:<region>:..."""
+    return arn.split(":")[3]
+
+
+def secret_regions(region: str, workload: WorkloadSpec) -> dict[str, str]:
+    """Where each of the workload's secrets is: an existing one in its ARN's region, the
+    others in `region`, aws:region. A malformed ARN, refused on its own, is left out."""
+    from secretstore_csi.aws.catalog import SECRETS_MANAGER
+
+    return {
+        secret.name: arn_region(secret.existing) if secret.existing is not None else region
+        for secret in workload.secrets
+        if secret.existing is None or SECRETS_MANAGER.existing_secret.matches(secret.existing)
+    }
+
+
+def workload_region(region: str, workload: WorkloadSpec) -> str:
+    """The region the workload's SecretProviderClass reads, the one all its secrets are in."""
+    return next(iter(secret_regions(region, workload).values()), region)
+
+
 def longest_arns(settings: SecretsManagerSettings, region: str, workload: WorkloadSpec) -> list[list[str]]:
     """For each of the workload's secrets, ARNs at least as long as its real ones: in the
-    primary region and, with a failover region, of its replica."""
+    primary region and, with a failover region, of its replica. An existing secret's ARN is
+    known."""
     regions = [region, *([settings.failover_region] if settings.failover_region else [])]
     return [
-        [
+        [secret.existing]
+        if secret.existing is not None
+        else [
             iam.longest_secret_arn(
                 where, workload.resource_name(secret), settings.secret_name if secret.article else None
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from secretstore_csi import charts
-from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
     from secretstore_csi.azure.cluster import Aks
@@ -61,6 +61,14 @@ KEY_VAULT: SecretStore[Aks, VaultReader] = SecretStore(
     clusters=("azure",),
     default_identity="application",
     install=_key_vault,
+    # A vault name is 3-24 letters, digits and hyphens, starting with a letter, ending with a
+    # letter or digit, no two hyphens in a row; a secret name 1-127 letters, digits and hyphens
+    # (Key Vault, "Object identifiers").
+    existing_secret=ExistingSecretForm(
+        pattern=r"https://(?=[A-Za-z0-9-]{3,24}\.)[A-Za-z](?:-?[A-Za-z0-9])+\.vault\.azure\.net/secrets/[0-9A-Za-z-]{1,127}",
+        form="the secret's URL without a version, https://<vault>.vault.azure.net/secrets/<name> "
+        "(`az keyvault secret show --vault-name <vault> --name <name> --query id`, its last part left out)",
+    ),
 )
 
 APPLICATION: IdentityMode[Aks, VaultReader] = IdentityMode(

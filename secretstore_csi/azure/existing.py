@@ -9,9 +9,9 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi_azure_native import containerservice
+from pulumi_azure_native import containerservice, keyvault
 
-from secretstore_csi.azure.settings import AzureClusterSettings
+from secretstore_csi.azure.settings import AzureClusterSettings, KeyVaultSettings
 from secretstore_csi.lookup import Missing, read
 
 # kubelogin's non-interactive login with the caller's `az login`, as `kubelogin
@@ -91,3 +91,34 @@ def user_kubeconfig(found: FoundAksCluster, parent: pulumi.Resource) -> pulumi.O
     return pulumi.Output.secret(
         credentials.apply(lambda result: azure_cli_login(base64.b64decode(result.kubeconfigs[0].value).decode()))
     )
+
+
+@dataclass(frozen=True)
+class FoundKeyVault:
+    id: str
+    """Its resource ID: the start of each secret's scope."""
+    name: str
+    resource_group: str
+    rbac: bool
+    """Whether it grants with Azure RBAC; otherwise with access policies, vault-wide."""
+
+    def secret_scope(self, name: str) -> str:
+        """The resource ID of one of its secrets: a role assignment there reaches it alone."""
+        return f"{self.id}/secrets/{name}"
+
+
+def key_vault(settings: KeyVaultSettings, resource_group: str, name: str) -> FoundKeyVault | Missing:
+    """A vault that existing secrets are in, read with `keyvault.get_vault`."""
+
+    def find() -> FoundKeyVault | Missing:
+        found = read(lambda: keyvault.get_vault(resource_group_name=resource_group, vault_name=name))
+        if isinstance(found, Missing):
+            return found
+        return FoundKeyVault(
+            id=found.id,
+            name=found.name,
+            resource_group=resource_group,
+            rbac=bool(found.properties.enable_rbac_authorization),
+        )
+
+    return settings.remembered(f"key-vault/{resource_group}/{name}", find)

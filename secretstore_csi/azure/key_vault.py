@@ -4,6 +4,11 @@ them for the workload's principal.
 The identity says how it is granted: with an access policy (`get` on the vault, which holds
 only these secrets), or with Azure RBAC, where the vault takes no access policies and the
 role Key Vault Secrets User is assigned on each secret, not on the vault.
+
+A workload with `existing` secrets uses the vault they are in (the provider reads one vault
+per SecretProviderClass): no vault is made, the secrets the stack makes for it go in that
+vault named `<workload>-<secret>`, and every secret is granted with a role assignment on
+itself, whatever the identity, since an access policy there would reach the whole vault.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ import pulumi_random as random
 import yaml
 from pulumi_azure_native import authorization, keyvault
 
+from secretstore_csi.azure import existing
 from secretstore_csi.azure.catalog import KEY_VAULT
 from secretstore_csi.azure.cluster import Aks
-from secretstore_csi.azure.settings import VAULT_NAME_MAX, KeyVaultSettings
-from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.azure.settings import (
+    VAULT_NAME_MAX,
+    KeyVaultSettings,
+    existing_vault_names,
+    managed_name,
+    vault_and_name,
+)
+from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.seam import IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
 from secretstore_csi.secret_values import secret_value
 from secretstore_csi.settings import PlatformConfig
@@ -77,27 +89,35 @@ class KeyVault:
         self, name: str, workload: WorkloadSpec, identity: IdentityBinding[VaultReader], opts: pulumi.ResourceOptions
     ) -> StoreBinding:
         store = KeyVaultStore(name, self.settings, self.cluster, self.client, workload, identity.reader, opts)
+        names = [key_vault_name(workload, spec) for spec in workload.secrets]
         return StoreBinding(
             parameters={
                 "usePodIdentity": "false",
-                "keyvaultName": store.vault.name,
+                "keyvaultName": store.vault_name,
                 "tenantID": self.client.tenant_id,
                 # Key Vault has no JSON-key selection: each secret is mounted whole.
                 "objects": key_vault_objects(
                     [
-                        {"objectName": spec.name, "objectType": "secret", "objectAlias": spec.name}
-                        for spec in workload.secrets
+                        {"objectName": secret_name, "objectType": "secret", "objectAlias": spec.name}
+                        for spec, secret_name in zip(workload.secrets, names, strict=True)
                     ]
                 ),
             },
             mounted_files=[spec.name for spec in workload.secrets],
-            ready=[store.vault, *store.secrets, *store.role_assignments],
+            ready=[*([store.vault] if store.vault else []), *store.secrets, *store.role_assignments],
             outputs={
-                "keyVaultName": store.vault.name,
-                "keyVaultSecretName": store.secrets[0].name,
-                "keyVaultSecretNames": [secret.name for secret in store.secrets],
+                "keyVaultName": store.vault_name,
+                "keyVaultSecretName": names[0],
+                "keyVaultSecretNames": names,
             },
         )
+
+
+def key_vault_name(workload: WorkloadSpec, secret: StoreSecret) -> str:
+    """The secret's name in its vault."""
+    if secret.existing is not None:
+        return vault_and_name(secret.existing)[1]
+    return managed_name(workload, secret)
 
 
 def vault_name_prefix(owner: str) -> str:
@@ -131,6 +151,81 @@ class KeyVaultStore(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
 
+        role = client.subscription_id.apply(
+            lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+            f"{SECRETS_USER_ROLE}"
+        )
+        self.vault: keyvault.Vault | None = None
+        # The scope of each secret, for a role assignment on it alone.
+        scopes: list[pulumi.Input[str]] = []
+        found = self._existing_vault(settings, workload)
+        if found is not None:
+            self.vault_name: pulumi.Input[str] = found.name
+            group: pulumi.Input[str] = found.resource_group
+            rbac = True
+        else:
+            self.vault = self._own_vault(name, settings, cluster, client, workload, reader, child)
+            self.vault_name = self.vault.name
+            group = cluster.resource_group_name
+            rbac = reader.rbac
+        # In the workload's own vault, which holds only its secrets, the access policy's `get`
+        # reaches exactly them.
+        self.secrets = []
+        for spec in workload.secrets:
+            if spec.existing is not None:
+                assert found is not None
+                scopes.append(found.secret_scope(vault_and_name(spec.existing)[1]))
+                continue
+            secret = keyvault.Secret(
+                workload.resource_name(spec),
+                resource_group_name=group,
+                vault_name=self.vault_name,
+                secret_name=managed_name(workload, spec),
+                # secret_value() is a secret Output, so the value is encrypted in the state.
+                properties=keyvault.SecretPropertiesArgs(value=secret_value(workload, spec, parent=self)),
+                opts=child,
+            )
+            self.secrets.append(secret)
+            scopes.append(secret.id)
+        # With RBAC, the role on each secret: a secret put in the vault later stays unreadable.
+        self.role_assignments = [
+            authorization.RoleAssignment(
+                f"{workload.resource_name(spec)}-reader",
+                principal_id=reader.object_id,
+                # Skips the lookup of a principal that Entra may not have replicated yet.
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=role,
+                scope=scope,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for spec, scope in zip(workload.secrets, scopes, strict=True)
+            if rbac
+        ]
+        self.register_outputs({"vault_name": self.vault_name})
+
+    @staticmethod
+    def _existing_vault(settings: KeyVaultSettings, workload: WorkloadSpec) -> existing.FoundKeyVault | None:
+        """The vault of the workload's existing secrets, as the config check read it."""
+        names = existing_vault_names(workload)
+        if not names:
+            return None
+        group = settings.existing_key_vault_resource_group
+        assert group is not None and len(names) == 1, "refused by the config check"
+        found = existing.key_vault(settings, group, names.pop())
+        assert isinstance(found, existing.FoundKeyVault), found
+        return found
+
+    @staticmethod
+    def _own_vault(
+        name: str,
+        settings: KeyVaultSettings,
+        cluster: Aks,
+        client: pulumi.Output[authorization.GetClientConfigResult],
+        workload: WorkloadSpec,
+        reader: VaultReader,
+        child: pulumi.ResourceOptions,
+    ) -> keyvault.Vault:
+        """A vault of the workload's own, in the cluster's resource group."""
         if settings.key_vault_name and workload.legacy_names:
             vault_name: pulumi.Input[str] = settings.key_vault_name
         else:
@@ -138,7 +233,7 @@ class KeyVaultStore(pulumi.ComponentResource):
                 f"{name}-vault-suffix", length=VAULT_SUFFIX_LENGTH, upper=False, special=False, opts=child
             )
             vault_name = pulumi.Output.concat(vault_name_prefix(name), suffix.result)
-        self.vault = keyvault.Vault(
+        return keyvault.Vault(
             f"{name}-vault",
             resource_group_name=cluster.resource_group_name,
             vault_name=vault_name,
@@ -164,36 +259,3 @@ class KeyVaultStore(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # The vault belongs to this workload and holds only its secrets, so the access
-        # policy's `get` reaches exactly them.
-        self.secrets = [
-            keyvault.Secret(
-                workload.resource_name(spec),
-                resource_group_name=cluster.resource_group_name,
-                vault_name=self.vault.name,
-                secret_name=spec.name,
-                # secret_value() is a secret Output, so the value is encrypted in the state.
-                properties=keyvault.SecretPropertiesArgs(value=secret_value(workload, spec, parent=self)),
-                opts=child,
-            )
-            for spec in workload.secrets
-        ]
-        # With RBAC, the role on each secret: a secret put in the vault later stays unreadable.
-        role = client.subscription_id.apply(
-            lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
-            f"{SECRETS_USER_ROLE}"
-        )
-        self.role_assignments = [
-            authorization.RoleAssignment(
-                f"{workload.resource_name(spec)}-reader",
-                principal_id=reader.object_id,
-                # Skips the lookup of a principal that Entra may not have replicated yet.
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=role,
-                scope=secret.id,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for spec, secret in zip(workload.secrets, self.secrets, strict=True)
-            if reader.rbac
-        ]
-        self.register_outputs({"vault_name": self.vault.name})

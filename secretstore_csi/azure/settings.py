@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from secretstore_csi import PROJECT
 from secretstore_csi.azure import names
 from secretstore_csi.lookup import Missing
-from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.settings import (
     Accepted,
     Boolean,
@@ -163,9 +163,18 @@ class KeyVaultSettings(SettingsModel):
         int, Accepted(whole_number(7, 90), "expected a whole number of days from 7 to 90")
     ] = 90
     key_vault_purge_protection: Boolean = False
+    existing_key_vault_resource_group: Annotated[
+        str | None,
+        Accepted(
+            matching(RESOURCE_GROUP_NAME),
+            "expected the name of the resource group of the vaults that `existing` secrets are in: 1-90 letters, "
+            "digits, '_', '-', '.', '(' or ')', not ending with '.'",
+        ),
+    ] = None
+    """Where the vaults of `existing` secrets are: a role assignment's scope names the group."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
-        problems = []
+        problems = self._existing_problems(workloads)
         if self.key_vault_name is not None and any(not workload.legacy_names for workload in workloads):
             problems.append(
                 f"{PROJECT}:keyVaultName names the vault of the stack's single workload, and each of "
@@ -178,6 +187,89 @@ class KeyVaultSettings(SettingsModel):
                 "resource group"
             )
         return problems
+
+
+    def _existing_problems(self, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        """A workload's existing secrets are in one vault (the provider reads one per
+        SecretProviderClass), which is there and grants with Azure RBAC."""
+        from secretstore_csi.azure import existing
+
+        problems: list[str] = []
+        group = self.existing_key_vault_resource_group
+        vaults: dict[str, WorkloadSpec] = {}
+        for workload in workloads:
+            names = existing_vault_names(workload)
+            if not names:
+                continue
+            if len(names) > 1:
+                problems.append(
+                    f"{workload.config_path}secrets: existing secrets in the vaults {', '.join(sorted(names))}: "
+                    "expected every existing secret of a workload in one vault, as the Azure provider reads one "
+                    "vault per SecretProviderClass (its keyvaultName)"
+                )
+                continue
+            vaults.setdefault(names.pop(), workload)
+            made = {managed_name(workload, secret) for secret in workload.managed_secrets}
+            clash = sorted(set(existing_secret_names(workload)) & made)
+            if clash:
+                problems.append(
+                    f"{workload.config_path}secrets: the secrets the stack makes would be named {', '.join(clash)} "
+                    "in the vault of the workload's existing secrets, as existing ones are: expected other names"
+                )
+        if vaults and group is None:
+            return [
+                *problems,
+                f"{PROJECT}:existingKeyVaultResourceGroup is not set: expected the resource group of the vaults "
+                f"{', '.join(sorted(vaults))}, which the existing secrets are in (`az keyvault show --name <vault> "
+                "--query resourceGroup`)",
+            ]
+        for name in sorted(vaults):
+            assert group is not None
+            found = existing.key_vault(self, group, name)
+            if isinstance(found, Missing):
+                problems.append(
+                    f"{vaults[name].config_path}secrets: no vault {name} can be read in resource group {group} (Azure "
+                    f"said: {found.reason}); expected the vault of the existing secrets there"
+                )
+            elif not found.rbac:
+                problems.append(
+                    f"{vaults[name].config_path}secrets: vault {name} grants with access policies, each of which "
+                    "reaches every secret in it: expected a vault with Azure RBAC (`az keyvault update --name "
+                    f"{name} --enable-rbac-authorization true`), where each secret is granted alone"
+                )
+        return problems
+
+
+def vault_and_name(url: str) -> tuple[str, str]:
+    """The vault and the secret's name of a Key Vault secret URL,
+    https://<vault>.vault.azure.net/secrets/<name> (Key Vault, "Object identifiers")."""
+    host, _, name = url.removeprefix("https://").partition("/secrets/")
+    return host.split(".", 1)[0], name
+
+
+def _well_formed(workload: WorkloadSpec) -> list[str]:
+    """The workload's existing secret URLs; a malformed one is refused on its own."""
+    from secretstore_csi.azure.catalog import KEY_VAULT
+
+    urls = [secret.existing for secret in workload.existing_secrets if secret.existing]
+    return [url for url in urls if KEY_VAULT.existing_secret.matches(url)]
+
+
+def existing_vault_names(workload: WorkloadSpec) -> set[str]:
+    """The vaults the workload's existing secrets are in."""
+    return {vault_and_name(url)[0] for url in _well_formed(workload)}
+
+
+def existing_secret_names(workload: WorkloadSpec) -> list[str]:
+    """The Key Vault names of the workload's existing secrets."""
+    return [vault_and_name(url)[1] for url in _well_formed(workload)]
+
+
+def managed_name(workload: WorkloadSpec, secret: StoreSecret) -> str:
+    """The Key Vault name of a secret the stack makes: its own name in the workload's own
+    vault, and the workload's name before it in the vault of the workload's existing secrets,
+    which others may share."""
+    return workload.resource_name(secret) if workload.existing_secrets else secret.name
 
 
 # "Resources per resource group, per resource type: 800" (Azure subscription and service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from secretstore_csi.catalog import ClusterSource, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
     from secretstore_csi.gcp.cluster import Gke
@@ -54,6 +54,13 @@ SECRET_MANAGER: SecretStore[Gke, WorkloadPrincipal] = SecretStore(
     clusters=("gcp",),
     default_identity="workloadIdentity",
     install=_secret_manager,
+    # A project ID (6-30 lower-case letters, digits or hyphens) or number, and a secret ID of
+    # 1-255 letters, digits, '-' or '_' (Secret Manager API, projects.secrets).
+    existing_secret=ExistingSecretForm(
+        pattern=r"projects/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})/secrets/[A-Za-z0-9_-]{1,255}",
+        form="the secret's name, projects/<project>/secrets/<id>, without a version "
+        "(`gcloud secrets describe <id> --format 'value(name)'`)",
+    ),
 )
 
 WORKLOAD_IDENTITY: IdentityMode[Gke, WorkloadPrincipal] = IdentityMode(

@@ -1,5 +1,7 @@
 """Secret Manager: one secret per workload secret, a version holding its value, and the
 accessor role on each secret for exactly the workload's principal. No grant is project-wide.
+A secret the store holds already (`existing`, `projects/<project>/secrets/<id>`) gets the
+role and nothing else, in whatever project it is.
 
 The GCP provider for the CSI driver is installed here too, once, next to the shared driver
 release.
@@ -39,19 +41,24 @@ ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 SUFFIX_LENGTH = 8
 
 
-def latest_version(project: str, secret_id_: str) -> str:
+def secret_name(project: str, secret_id_: str) -> str:
+    """A secret's resource name, as `existing` gives it and the provider reads it."""
+    return f"projects/{project}/secrets/{secret_id_}"
+
+
+def latest_version(name: str) -> str:
     """The resource the provider reads: the newest version, so rotation picks up new ones."""
-    return f"projects/{project}/secrets/{secret_id_}/versions/latest"
+    return f"{name}/versions/latest"
 
 
-def provider_secrets(project: str, ids: list[str], secrets: tuple[StoreSecret, ...]) -> str:
+def provider_secrets(names: list[str], secrets: tuple[StoreSecret, ...]) -> str:
     """The SecretProviderClass `secrets` parameter: each mounted file, from its secret's
     latest version, and each key of a JSON secret through `extractJSONKey`."""
     entries = []
-    for spec, id_ in zip(secrets, ids, strict=True):
-        entries.append({"resourceName": latest_version(project, id_), "path": spec.name})
+    for spec, name in zip(secrets, names, strict=True):
+        entries.append({"resourceName": latest_version(name), "path": spec.name})
         entries += [
-            {"resourceName": latest_version(project, id_), "path": spec.key_file(key), "extractJSONKey": key}
+            {"resourceName": latest_version(name), "path": spec.key_file(key), "extractJSONKey": key}
             for key in spec.keys
         ]
     return yaml.safe_dump(entries, sort_keys=False)
@@ -92,17 +99,14 @@ class SecretManager(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> StoreBinding:
         store = SecretManagerStore(name, self.settings, self.cluster, self.api, workload, identity.reader, opts)
-        ids = pulumi.Output.all(*(secret.secret_id for secret in store.secrets))
-        project = self.cluster.project
+        names = pulumi.Output.all(*store.names)
         return StoreBinding(
-            parameters={
-                "secrets": ids.apply(lambda values: provider_secrets(project, list(values), workload.secrets))
-            },
+            parameters={"secrets": names.apply(lambda values: provider_secrets(list(values), workload.secrets))},
             mounted_files=[file for spec in workload.secrets for file in spec.files],
             ready=[*store.versions, *store.grants],
             outputs={
-                "secretManagerSecretIds": [secret.secret_id for secret in store.secrets],
-                "secretManagerSecretNames": [secret.name for secret in store.secrets],
+                "secretManagerSecretIds": store.ids,
+                "secretManagerSecretNames": store.resource_names,
             },
         )
 
@@ -132,37 +136,50 @@ class SecretManagerStore(pulumi.ComponentResource):
             )
             prefix = pulumi.Output.concat(name, "-", suffix.result, "-")
         after_api = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[api]))
-        self.secrets = [
-            secretmanager.Secret(
-                workload.resource_name(spec),
-                project=project,
-                secret_id=prefix.apply(partial(secret_id, name=secret_id_name(settings, workload, spec))),
-                replication=secretmanager.SecretReplicationArgs(auto=secretmanager.SecretReplicationAutoArgs()),
-                opts=after_api,
+        self.names: list[pulumi.Input[str]] = []
+        """Each secret's name with the project's ID: what the provider reads."""
+        self.ids: list[pulumi.Input[str]] = []
+        self.resource_names: list[pulumi.Input[str]] = []
+        """Each secret's name as Secret Manager gives it (with the project's number)."""
+        self.versions: list[secretmanager.SecretVersion] = []
+        self.grants: list[secretmanager.SecretIamMember] = []
+        for spec in workload.secrets:
+            if spec.existing is not None:
+                _, secret_project, _, existing_id = spec.existing.split("/")
+                where: tuple[pulumi.Input[str], pulumi.Input[str]] = (secret_project, existing_id)
+                self.names.append(spec.existing)
+                self.resource_names.append(spec.existing)
+            else:
+                secret = secretmanager.Secret(
+                    workload.resource_name(spec),
+                    project=project,
+                    secret_id=prefix.apply(partial(secret_id, name=secret_id_name(settings, workload, spec))),
+                    replication=secretmanager.SecretReplicationArgs(auto=secretmanager.SecretReplicationAutoArgs()),
+                    opts=after_api,
+                )
+                self.versions.append(
+                    secretmanager.SecretVersion(
+                        f"{workload.resource_name(spec)}-version",
+                        secret=secret.id,
+                        # secret_value() is a secret Output, so the value is encrypted in the state.
+                        secret_data=secret_value(workload, spec, parent=self),
+                        opts=child,
+                    )
+                )
+                where = (secret.project, secret.secret_id)
+                self.names.append(secret.secret_id.apply(partial(secret_name, project)))
+                self.resource_names.append(secret.name)
+            self.ids.append(where[1])
+            # The role on each secret, for one principal: a secret added to the project later
+            # stays unreadable.
+            self.grants.append(
+                secretmanager.SecretIamMember(
+                    f"{workload.resource_name(spec)}-accessor",
+                    project=where[0],
+                    secret_id=where[1],
+                    role=ACCESSOR_ROLE,
+                    member=reader.member,
+                    opts=child,
+                )
             )
-            for spec in workload.secrets
-        ]
-        self.versions = [
-            secretmanager.SecretVersion(
-                f"{workload.resource_name(spec)}-version",
-                secret=secret.id,
-                # secret_value() is a secret Output, so the value is encrypted in the state.
-                secret_data=secret_value(workload, spec, parent=self),
-                opts=child,
-            )
-            for spec, secret in zip(workload.secrets, self.secrets, strict=True)
-        ]
-        # The role on each secret, for one principal: a secret added to the project later
-        # stays unreadable.
-        self.grants = [
-            secretmanager.SecretIamMember(
-                f"{workload.resource_name(spec)}-accessor",
-                project=secret.project,
-                secret_id=secret.secret_id,
-                role=ACCESSOR_ROLE,
-                member=reader.member,
-                opts=child,
-            )
-            for spec, secret in zip(workload.secrets, self.secrets, strict=True)
-        ]
-        self.register_outputs({"secretIds": [secret.secret_id for secret in self.secrets]})
+        self.register_outputs({"secretIds": self.ids})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from secretstore_csi import charts
-from secretstore_csi.catalog import IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import ExistingSecretForm, IdentityMode, SecretStore, settings_model
 
 if TYPE_CHECKING:
     from secretstore_csi.seam import Cluster, IdentityInstaller, StoreInstaller
@@ -41,6 +41,12 @@ VAULT: SecretStore[Cluster, VaultRole] = SecretStore(
     clusters=None,
     default_identity="kubernetesAuth",
     install=_vault,
+    # A KV version 2 API path, `data/` after the mount: exactly what the policy grants and the
+    # CSI provider reads. No glob (`*`, `+`) that would widen the policy, no `.` or `..` part.
+    existing_secret=ExistingSecretForm(
+        pattern=r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)+data(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+",
+        form="a KV version 2 API path, <mount>/data/<path>, such as secret/data/team/db",
+    ),
 )
 
 KUBERNETES_AUTH: IdentityMode[Cluster, VaultRole] = IdentityMode(

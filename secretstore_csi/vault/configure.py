@@ -33,7 +33,10 @@ def secret_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
 
 
 def api_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
-    """The path the CSI provider and the policy use: KV v2 keeps the data under `data/`."""
+    """The path the CSI provider and the policy use: KV v2 keeps the data under `data/`. An
+    existing secret's is the path `existing` gives."""
+    if secret.existing is not None:
+        return secret.existing
     return f"{KV_MOUNT}/data/{secret_path(workload, secret)}"
 
 
@@ -46,9 +49,13 @@ def policy_name(workload: WorkloadSpec) -> str:
     return f"secretstore-{role_name(workload)}"
 
 
-def field_of(secret: StoreSecret, file: str) -> str:
-    """The field of the secret's Vault entry that a mounted file holds."""
+def field_of(secret: StoreSecret, file: str) -> str | None:
+    """The field of the secret's Vault entry that a mounted file holds. None for the whole of
+    an existing secret, whose fields the program did not write: the CSI provider then mounts
+    Vault's whole response as JSON (vault-csi-provider 1.7.4, internal/provider/provider.go)."""
     if file == secret.name:
+        if secret.existing is not None:
+            return None
         return WHOLE_DOCUMENT if secret.keys else SINGLE_FIELD
     return file.removeprefix(f"{secret.name}-")
 
@@ -88,7 +95,7 @@ def script(workload: WorkloadSpec) -> str:
         "vault auth list -format=json | grep -q '\"kubernetes/\"' || vault auth enable kubernetes",
         "vault write auth/kubernetes/config kubernetes_host=https://kubernetes.default.svc:443",
     ]
-    for secret in workload.secrets:
+    for secret in workload.managed_secrets:
         path = f"{KV_MOUNT}/{secret_path(workload, secret)}"
         lines.append(f'vault kv put {q(path)} - < "$values"/{q(values_key(secret))} >/dev/null')
     lines += [

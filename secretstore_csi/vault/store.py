@@ -145,15 +145,14 @@ def _named(pattern: str) -> Callable[[str], str]:
 
 def spc_objects(workload: WorkloadSpec) -> str:
     """The SecretProviderClass `objects`: each mounted file, from its secret's field."""
-    objects = [
-        {
-            "objectName": file,
-            "secretPath": configure.api_path(workload, secret),
-            "secretKey": configure.field_of(secret, file),
-        }
-        for secret in workload.secrets
-        for file in secret.files
-    ]
+    objects = []
+    for secret in workload.secrets:
+        for file in secret.files:
+            entry = {"objectName": file, "secretPath": configure.api_path(workload, secret)}
+            field = configure.field_of(secret, file)
+            if field is not None:
+                entry["secretKey"] = field
+            objects.append(entry)
     return yaml.safe_dump(objects, sort_keys=False)
 
 
@@ -287,7 +286,7 @@ class VaultStore(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=server.provider, depends_on=[server.namespace])
 
         entries: list[pulumi.Output[str]] = []
-        for secret in workload.secrets:
+        for secret in workload.managed_secrets:
             values = secret_values(workload, secret, parent=self)
             entries.append(pulumi.Output.all(values.value, values.parts).apply(_entry_of(secret)))
         script = configure.script(workload)
@@ -348,7 +347,7 @@ class VaultStore(pulumi.ComponentResource):
                     ),
                 ),
             )
-            for index, (secret, value) in enumerate(zip(workload.secrets, entries, strict=True))
+            for index, (secret, value) in enumerate(zip(workload.managed_secrets, entries, strict=True))
         ]
         self.job = Job(
             f"{name}-vault-configure",

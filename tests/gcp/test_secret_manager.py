@@ -171,7 +171,7 @@ def test_the_parameter_check_fails_for_what_the_provider_refuses(entries: list[d
 
 def test_the_parameter_writer_passes_the_check_for_every_shape():
     secrets = (StoreSecret("a", (), {}), StoreSecret("b", ("x", "y_1", "Z-2"), {}))
-    assert secrets_problems(provider_secrets("my-project-1", ["p-a", "p-b"], secrets)) == []
+    assert secrets_problems(provider_secrets(["projects/my-project-1/secrets/p-a", "projects/my-project-1/secrets/p-b"], secrets)) == []
 
 
 def test_every_object_passes_the_strict_schema_and_the_crd(several: ProgramRun):
