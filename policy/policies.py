@@ -748,6 +748,47 @@ def _restricted_namespaces(args: ResourceValidationArgs, report: Report) -> None
         )
 
 
+# 16. A Vault of your own: roles and policies written through pulumi-vault
+
+VAULT_ROLES = ("vault:kubernetes/authBackendRole:AuthBackendRole",)
+VAULT_POLICIES = ("vault:index/policy:Policy",)
+VAULT_GLOBS = ("*", "+")
+_HCL_PATH = re.compile(r'path\s+"([^"]*)"\s*\{')
+
+
+def _vault_role(args: ResourceValidationArgs, report: Report) -> None:
+    names = [str(n) for n in as_list(plain(args.props.get("boundServiceAccountNames")))]
+    namespaces = [str(n) for n in as_list(plain(args.props.get("boundServiceAccountNamespaces")))]
+    problems = []
+    if len(names) != 1 or has_wildcard(names[0]) or names[0] == "default":
+        problems.append(f"binds the service accounts {names}")
+    if len(namespaces) != 1 or has_wildcard(namespaces[0]):
+        problems.append(f"binds the namespaces {namespaces}")
+    if args.props.get("boundServiceAccountNamespaceSelector"):
+        problems.append("selects namespaces by label")
+    if not args.props.get("audience"):
+        problems.append("checks no audience")
+    if problems:
+        report(
+            f"{resource(args)}: {', '.join(problems)}. Bind exactly one service account (not `default`) in one "
+            "namespace, and the audience the SecretProviderClass asks for."
+        )
+
+
+def _vault_policy(args: ResourceValidationArgs, report: Report) -> None:
+    name = args.props.get("name")
+    if name in _strings(args.get_config().get("allowedPolicies")):
+        return
+    globbed = [path for path in _HCL_PATH.findall(str(plain(args.props.get("policy")) or "")) if any(
+        mark in path for mark in VAULT_GLOBS
+    )]
+    if globbed:
+        report(
+            f"{resource(args)}: grants {', '.join(repr(p) for p in globbed)}, which reach every path they match, "
+            "also those written later. Name each secret's path, or name the policy in allowedPolicies."
+        )
+
+
 POLICIES: list[Policy] = [
     policy(
         "secrets-manager-read-without-wildcards",
@@ -934,6 +975,22 @@ POLICIES: list[Policy] = [
             {"exemptNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["vault"],
                                   "description": "Namespaces that need a lower level, such as Vault's, whose CSI "
                                                  "provider mounts a host directory."}}
+        ),
+    ),
+    policy(
+        "vault-role-one-service-account",
+        "A Vault Kubernetes auth role binds exactly one service account in one namespace, and checks the audience.",
+        VAULT_ROLES,
+        _vault_role,
+    ),
+    policy(
+        "vault-policy-without-globs",
+        "A Vault policy names each path: no `*` or `+`.",
+        VAULT_POLICIES,
+        _vault_policy,
+        PolicyConfigSchema(
+            {"allowedPolicies": {"type": "array", "items": {"type": "string"}, "default": [],
+                                 "description": "Policies to leave alone, such as an operator's."}}
         ),
     ),
 ]

@@ -525,8 +525,32 @@ def _arn(service: str, resource: str, region: str = "") -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
+# The cluster's CA as the ConfigMap kube-root-ca.crt holds it, and a reviewer token as the
+# API server puts it in a service-account-token Secret.
+KUBE_ROOT_CA = f"-----BEGIN CERTIFICATE-----\n{base64.b64encode(b'kube-root-ca').decode()}\n-----END CERTIFICATE-----\n"
+REVIEWER_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6dmF1bHQ6dmF1bHQtdG9rZW4tcmV2aWV3ZXIifQ.c2ln"
+
+
+def _config_map(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
+    if args.resource_id == "kube-system/kube-root-ca.crt":
+        return {"data": {"ca.crt": KUBE_ROOT_CA}}
+    return {}
+
+
+def _kubernetes_secret(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
+    if args.inputs.get("type") != "kubernetes.io/service-account-token":
+        return {}
+    return {"data": {"token": base64.b64encode(REVIEWER_JWT.encode()).decode(),
+                     "ca.crt": base64.b64encode(KUBE_ROOT_CA.encode()).decode(),
+                     "namespace": base64.b64encode(args.inputs["metadata"]["namespace"].encode()).decode()}}
+
+
 _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], dict[str, Any]]] = {
     "eks:index:Cluster": _eks_cluster,
+    "kubernetes:core/v1:ConfigMap": _config_map,
+    "kubernetes:core/v1:Secret": _kubernetes_secret,
+    "vault:index/authBackend:AuthBackend": lambda m, a, name: {"accessor": "auth_kubernetes_0a1b2c3d"},
+    "vault:kv/secretV2:SecretV2": lambda m, a, name: {"path": f"{a.inputs['mount']}/data/{a.inputs['name']}"},
     "aws:secretsmanager/secret:Secret": lambda m, a, name: {
         "name": name,
         "arn": _arn("secretsmanager", f"secret:{name}-AbCdEf", m.region),

@@ -220,6 +220,20 @@ def _vault_state(run: ProgramRun) -> _VaultState:
                     settings["bound_service_account_names"],
                     settings["token_policies"].split(","),
                 )
+    # A Vault of your own: what pulumi-vault writes.
+    for secret in run.of_type("vault:kv/secretV2:SecretV2"):
+        inputs = _inputs(secret)
+        state.paths[f"{inputs['mount']}/data/{inputs['name']}"] = owner(run, secret)
+    for policy in run.of_type("vault:index/policy:Policy"):
+        inputs = _inputs(policy)
+        state.policies[inputs["name"]] = set(re.findall(r'path "([^"]+)" \{\s*capabilities = \["read"\]', inputs["policy"]))
+    for role in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole"):
+        inputs = _inputs(role)
+        state.roles[inputs["roleName"]] = (
+            ",".join(inputs["boundServiceAccountNamespaces"]),
+            ",".join(inputs["boundServiceAccountNames"]),
+            list(inputs["tokenPolicies"]),
+        )
     return state
 
 

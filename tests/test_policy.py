@@ -51,6 +51,44 @@ def recorded(combination: tuple[str, str, str], lifecycle: bool) -> ProgramRun:
     return run_combination(*combination, set_=dict(LIFECYCLE) if lifecycle else {})
 
 
+@cache
+def external_vault() -> ProgramRun:
+    """Vault of your own on kind, with two workloads: what pulumi-vault writes is checked too."""
+    return run_combination(
+        "kubernetes", "vault", "kubernetesAuth",
+        set_={f"{P}:vaultAddress": "https://vault.example.com:8200", f"{P}:vaultKubernetesHost": "https://10.0.0.1:6443",
+              f"{P}:workloads": WORKLOADS},
+    )
+
+
+def test_a_vault_of_your_own_raises_no_violation_without_any_knob():
+    assert analyze(external_vault().resources) == []
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda i: i.update(boundServiceAccountNames=["payments-api", "orders-api"]),
+        lambda i: i.update(boundServiceAccountNamespaces=["*"]),
+        lambda i: i.update(boundServiceAccountNames=["default"]),
+        lambda i: i.pop("audience"),
+    ],
+)
+def test_a_vault_role_beyond_one_service_account_fires_its_rule(edit):
+    resources = broken(external_vault(), "vault:kubernetes/authBackendRole:AuthBackendRole", edit,
+                       name="payments-vault-role")
+    only(fired(resources), "vault-role-one-service-account", "Bind exactly one service account")
+
+
+def test_a_vault_policy_with_a_glob_fires_unless_the_knob_names_it():
+    glob = 'path "secret/data/secretstore/+/db" {\n  capabilities = ["read"]\n}\n'
+    resources = broken(external_vault(), "vault:index/policy:Policy", lambda i: i.update(policy=glob),
+                       name="payments-vault-policy")
+    only(fired(resources), "vault-policy-without-globs", "secret/data/secretstore/+/db")
+    names = [reveal(r.inputs)["name"] for r in resources if r.type == "vault:index/policy:Policy"]
+    assert fired(resources, {"vault-policy-without-globs": {"allowedPolicies": names}}) == {}
+
+
 def knobs(combination: tuple[str, str, str]) -> dict[str, dict[str, Any]]:
     return DEV_MODE if combination[1] == "vault" else {}
 
@@ -451,6 +489,7 @@ def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
     aws_run, gcp_run = recorded(("aws", "secretsManager", "irsa"), False), recorded(("gcp", "secretManager", "workloadIdentity"), False)
     pod_run = recorded(("aws", "secretsManager", "podIdentity"), False)
     managed_run = recorded(("azure", "keyVault", "managedIdentity"), False)
+    vault_run = external_vault()
     return {
         "secrets-manager-read-without-wildcards":
             lambda: broken(aws_run, "aws:iam/policy:Policy", _edit_json("policy", lambda s: s.update(Resource="*"))),
@@ -500,6 +539,13 @@ def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
                            lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image="busybox")),
         "namespaces-restricted":
             lambda: broken(aws_run, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels={})),
+        "vault-role-one-service-account":
+            lambda: broken(vault_run, "vault:kubernetes/authBackendRole:AuthBackendRole",
+                           lambda i: i.update(boundServiceAccountNames=["*"]), name="payments-vault-role"),
+        "vault-policy-without-globs":
+            lambda: broken(vault_run, "vault:index/policy:Policy",
+                           lambda i: i.update(policy='path "secret/data/*" {\n  capabilities = ["read"]\n}\n'),
+                           name="payments-vault-policy"),
     }
 
 
@@ -692,8 +738,8 @@ def test_the_pack_is_laid_out_as_the_cli_expects():
 
 
 def test_every_rule_is_mandatory_and_every_knob_has_a_default():
-    assert len(policies.POLICIES) == 19
-    assert len({p.name for p in policies.POLICIES}) == 19
+    assert len(policies.POLICIES) == 21
+    assert len({p.name for p in policies.POLICIES}) == 21
     for policy in policies.POLICIES:
         assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory", policy.name
         for knob, schema in (policy.config_schema.properties if policy.config_schema else {}).items():

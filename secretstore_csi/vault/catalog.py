@@ -1,4 +1,5 @@
-"""Vault's catalog entries: Vault in the cluster, and its Kubernetes auth, on any cluster source."""
+"""Vault's catalog entries: Vault in the cluster or a Vault of your own, and its Kubernetes
+auth, on any cluster source."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ SETTINGS = "secretstore_csi.vault.settings"
 
 
 def _vault() -> StoreInstaller[Cluster, VaultRole]:
-    from secretstore_csi.vault.store import VaultServer
+    from secretstore_csi.vault.store import install
 
-    return VaultServer
+    return install
 
 
 def _kubernetes_auth() -> IdentityInstaller[Cluster, VaultRole]:
@@ -28,7 +29,7 @@ def _kubernetes_auth() -> IdentityInstaller[Cluster, VaultRole]:
 
 VAULT: SecretStore[Cluster, VaultRole] = SecretStore(
     name="vault",
-    title="HashiCorp Vault in the cluster",
+    title="HashiCorp Vault",
     settings=settings_model(SETTINGS, "VaultSettings"),
     provider="vault",
     chart=charts.VAULT,

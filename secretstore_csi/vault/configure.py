@@ -25,19 +25,23 @@ TOKEN_KEY = "token"
 VALUES_DIR = "/vault-values"
 
 
-def secret_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
+ROOT = "secretstore"
+"""Where in the KV engine the secrets the stack makes go."""
+
+
+def secret_path(workload: WorkloadSpec, secret: StoreSecret, root: str = ROOT) -> str:
     """The secret's path in the KV engine, under the workload's namespace and name."""
     if workload.legacy_names:
-        return f"secretstore/{workload.namespace}/{secret.name}"
-    return f"secretstore/{workload.namespace}/{workload.name}/{secret.name}"
+        return f"{root}/{workload.namespace}/{secret.name}"
+    return f"{root}/{workload.namespace}/{workload.name}/{secret.name}"
 
 
-def api_path(workload: WorkloadSpec, secret: StoreSecret) -> str:
+def api_path(workload: WorkloadSpec, secret: StoreSecret, mount: str = KV_MOUNT, root: str = ROOT) -> str:
     """The path the CSI provider and the policy use: KV v2 keeps the data under `data/`. An
     existing secret's is the path `existing` gives."""
     if secret.existing is not None:
         return secret.existing
-    return f"{KV_MOUNT}/data/{secret_path(workload, secret)}"
+    return f"{mount}/data/{secret_path(workload, secret, root)}"
 
 
 def role_name(workload: WorkloadSpec) -> str:
@@ -70,10 +74,11 @@ def values_key(secret: StoreSecret) -> str:
     return f"{secret.name}.json"
 
 
-def policy(workload: WorkloadSpec) -> str:
+def policy(workload: WorkloadSpec, mount: str = KV_MOUNT, root: str = ROOT) -> str:
     """Read, and nothing else, on exactly the workload's secrets."""
     return "".join(
-        f'path "{api_path(workload, secret)}" {{\n  capabilities = ["read"]\n}}\n' for secret in workload.secrets
+        f'path "{api_path(workload, secret, mount, root)}" {{\n  capabilities = ["read"]\n}}\n'
+        for secret in workload.secrets
     )
 
 

@@ -46,12 +46,18 @@ PROVIDERS_DIR = "/var/run/secrets-store-csi-providers"
 AGENT_SOCKET_DIR = "/var/run/vault"
 
 
-def agent_config(server_address: str) -> str:
+CA_DIR = "/vault/tls"
+CA_FILE = f"{CA_DIR}/ca.crt"
+"""Where a Vault outside the cluster has its CA, in both containers."""
+
+
+def agent_config(server_address: str, ca_cert: bool = False) -> str:
     """The Vault agent's config: the provider talks to the server through the agent's socket."""
     return (
         "vault {\n"
         f'    "address" = "{server_address}"\n'
-        "}\n"
+        + (f'    "ca_cert" = "{CA_FILE}"\n' if ca_cert else "")
+        + "}\n"
         "\n"
         "cache {}\n"
         "\n"
@@ -73,10 +79,27 @@ class VaultCsiProvider(pulumi.ComponentResource):
         release: str,
         server_address: str,
         opts: pulumi.ResourceOptions | None = None,
+        ca_cert: str | None = None,
     ) -> None:
+        """`ca_cert`: the PEM of a Vault outside the cluster's CA, mounted at CA_FILE."""
         super().__init__("secretstore-csi:vault:VaultCsiProvider", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": release}
+        ca_volumes: list[VolumeArgs] = []
+        ca_mounts: list[VolumeMountArgs] = []
+        depends: list[pulumi.Resource] = []
+        if ca_cert is not None:
+            self.ca = ConfigMap(
+                f"{name}-vault-ca",
+                metadata=ObjectMetaArgs(name=f"{NAME}-vault-ca", namespace=namespace, labels=labels),
+                data={"ca.crt": ca_cert},
+                opts=child,
+            )
+            depends.append(self.ca)
+            ca_volumes.append(
+                VolumeArgs(name="vault-ca", config_map=ConfigMapVolumeSourceArgs(name=f"{NAME}-vault-ca"))
+            )
+            ca_mounts.append(VolumeMountArgs(name="vault-ca", mount_path=CA_DIR, read_only=True))
         self.service_account = ServiceAccount(
             f"{name}-service-account",
             metadata=ObjectMetaArgs(name=NAME, namespace=namespace, labels=labels),
@@ -85,7 +108,7 @@ class VaultCsiProvider(pulumi.ComponentResource):
         self.config = ConfigMap(
             f"{name}-agent-config",
             metadata=ObjectMetaArgs(name=f"{NAME}-agent-config", namespace=namespace, labels=labels),
-            data={"config.hcl": agent_config(server_address)},
+            data={"config.hcl": agent_config(server_address, ca_cert is not None)},
             opts=child,
         )
         # Its HMAC key for secret versions: read by name, and made once.
@@ -117,19 +140,21 @@ class VaultCsiProvider(pulumi.ComponentResource):
                     spec=PodSpecArgs(
                         host_network=False,
                         service_account_name=NAME,
-                        containers=[_provider(), _agent()],
+                        containers=[_provider(ca_mounts), _agent(ca_mounts)],
                         volumes=[
                             VolumeArgs(name="providervol", host_path=HostPathVolumeSourceArgs(path=PROVIDERS_DIR)),
                             VolumeArgs(
                                 name="agent-config", config_map=ConfigMapVolumeSourceArgs(name=f"{NAME}-agent-config")
                             ),
                             VolumeArgs(name="agent-unix-socket", empty_dir=EmptyDirVolumeSourceArgs(medium="Memory")),
+                            *ca_volumes,
                         ],
                     ),
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.service_account, self.config, self.role_binding])
+                child,
+                pulumi.ResourceOptions(depends_on=[self.service_account, self.config, self.role_binding, *depends]),
             ),
         )
         self.register_outputs({})
@@ -146,7 +171,7 @@ def _ready_probe() -> ProbeArgs:
     )
 
 
-def _provider() -> ContainerArgs:
+def _provider(extra_mounts: list[VolumeMountArgs]) -> ContainerArgs:
     return ContainerArgs(
         name=NAME,
         image=IMAGE,
@@ -156,13 +181,14 @@ def _provider() -> ContainerArgs:
         volume_mounts=[
             VolumeMountArgs(name="providervol", mount_path="/provider"),
             VolumeMountArgs(name="agent-unix-socket", mount_path=AGENT_SOCKET_DIR),
+            *extra_mounts,
         ],
         liveness_probe=_ready_probe(),
         readiness_probe=_ready_probe(),
     )
 
 
-def _agent() -> ContainerArgs:
+def _agent(extra_mounts: list[VolumeMountArgs]) -> ContainerArgs:
     return ContainerArgs(
         name="vault-agent",
         image=charts.VAULT_IMAGE,
@@ -184,5 +210,6 @@ def _agent() -> ContainerArgs:
                 name="agent-config", mount_path="/etc/vault/config.hcl", sub_path="config.hcl", read_only=True
             ),
             VolumeMountArgs(name="agent-unix-socket", mount_path=AGENT_SOCKET_DIR),
+            *extra_mounts,
         ],
     )

@@ -65,6 +65,7 @@ from secretstore_csi.seam import (
     IdentityBinding,
     ProviderInstall,
     StoreBinding,
+    StoreInstall,
     moved_from,
     was_at_top,
 )
@@ -143,12 +144,12 @@ def _named(pattern: str) -> Callable[[str], str]:
     return lambda digest_: pattern.format(digest_)
 
 
-def spc_objects(workload: WorkloadSpec) -> str:
+def spc_objects(workload: WorkloadSpec, mount: str = configure.KV_MOUNT, root: str = configure.ROOT) -> str:
     """The SecretProviderClass `objects`: each mounted file, from its secret's field."""
     objects = []
     for secret in workload.secrets:
         for file in secret.files:
-            entry = {"objectName": file, "secretPath": configure.api_path(workload, secret)}
+            entry = {"objectName": file, "secretPath": configure.api_path(workload, secret, mount, root)}
             field = configure.field_of(secret, file)
             if field is not None:
                 entry["secretKey"] = field
@@ -157,6 +158,19 @@ def spc_objects(workload: WorkloadSpec) -> str:
 
 
 STORE_TYPE = "secretstore-csi:vault:VaultStore"
+
+
+def install(
+    name: str, config: PlatformConfig, cluster: Cluster, opts: pulumi.ResourceOptions
+) -> StoreInstall[VaultRole]:
+    """Vault's part per cluster: a Vault of your own (`vaultAddress`), configured through
+    pulumi-vault, or Vault in the cluster."""
+    if config.of(VaultSettings).external:
+        from secretstore_csi.vault.external import ExternalVault
+
+        return ExternalVault(name, config, cluster, opts)
+    return VaultServer(name, config, cluster, opts)
+
 
 
 class VaultServer(pulumi.ComponentResource):

@@ -239,7 +239,7 @@ def test_vault_may_not_share_the_workloads_namespace():
 def test_a_secret_too_large_for_the_jobs_kubernetes_secret_is_refused():
     (problem,) = config_problems("local-dev", secrets={f"{P}:secretPassword": "x" * 300_000})
     assert problem.endswith(
-        "more than the 262144 that HashiCorp Vault in the cluster accepts for one secret (the value is not shown)"
+        "more than the 262144 that HashiCorp Vault accepts for one secret (the value is not shown)"
     )
 
 
