@@ -111,7 +111,18 @@ def shared_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
     named: dict[str, WorkloadSpec] = {}
     trusted: dict[tuple[str, str], WorkloadSpec] = {}
     derived: dict[str, tuple[WorkloadSpec, int]] = {}
+    granted: dict[str, tuple[WorkloadSpec, int]] = {}
     for workload in workloads:
+        for index, secret in enumerate(workload.secrets):
+            if secret.existing is None:
+                continue
+            other, other_index = granted.setdefault(secret.existing, (workload, index))
+            if (other, other_index) != (workload, index):
+                problems.append(
+                    f"{workload.secret_key(index)}.existing = {shown(secret.existing)}: {other.label}'s secret "
+                    f"{other.secrets[other_index].name!r} names it too: expected a secret that exactly one workload "
+                    "reads, as each is granted to one principal"
+                )
         other = named.setdefault(workload.name, workload)
         if other is not workload:
             problems.append(

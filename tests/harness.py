@@ -102,6 +102,9 @@ class ExistingEks:
     pod_identity_agent: bool = True
     oidc_provider: bool = True
     """Whether IAM has an OIDC provider for its issuer."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """The tags of the provider and the agent: an earlier run's of this stack, or none."""
+    secrets_store_add_on: bool = False
 
 
 @dataclass
@@ -111,6 +114,9 @@ class ExistingAks:
     oidc_issuer: bool = True
     workload_identity: bool = True
     driver_add_on: bool = False
+    user_credentials: bool = True
+    """Whether the caller may list the cluster's user credentials."""
+    network_policy: str | None = "calico"
 
 
 @dataclass
@@ -118,6 +124,7 @@ class ExistingGke:
     name: str = EXISTING_GKE
     location: str = "us-central1-a"
     workload_pool: bool = True
+    autopilot: bool = False
     metadata_modes: tuple[str, ...] = ("GKE_METADATA",)
     """The workload metadata mode of each node pool."""
 
@@ -365,6 +372,11 @@ class CloudMocks(pulumi.runtime.Mocks):
             return {**args.args, "id": args.args["addonName"], "version": POD_IDENTITY_AGENT_VERSION}, []
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             assert args.args["resourceName"] and args.args["resourceGroupName"]
+            if any(c.name == args.args["resourceName"] and not c.user_credentials for c in self.world.aks):
+                raise ProviderError(
+                    "Status=403 Code=\"AuthorizationFailed\" Message=\"The client does not have authorization to "
+                    "perform action 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action'\""
+                )
             kubeconfig = AKS_EXEC_KUBECONFIG if args.args.get("format") == "exec" else AKS_KUBECONFIG
             return {"kubeconfigs": [{"name": "clusterUser",
                                      "value": base64.b64encode(kubeconfig.encode()).decode()}]}, []
@@ -403,18 +415,23 @@ def _get_eks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
 
 def _get_eks_addon(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
     cluster = _existing_eks(mocks, args["clusterName"], args["region"])
-    if args["addonName"] != "eks-pod-identity-agent" or not cluster.pod_identity_agent:
+    present = {"eks-pod-identity-agent": cluster.pod_identity_agent,
+               "aws-secrets-store-csi-driver-provider": cluster.secrets_store_add_on}
+    if not present.get(args["addonName"]):
         raise not_found(f"EKS Add-On ({args['clusterName']}:{args['addonName']})")
     return {**args, "id": f"{cluster.name}:{args['addonName']}", "addonVersion": POD_IDENTITY_AGENT_VERSION,
-            "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region)}
+            "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region),
+            "tags": cluster.tags}
 
 
 def _get_oidc_provider(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
     url = args["url"].removeprefix("https://")
-    if not any(c.oidc_provider for c in mocks.world.eks) or url != mocks.issuer_url.removeprefix("https://"):
+    having = [c for c in mocks.world.eks if c.oidc_provider]
+    if not having or url != mocks.issuer_url.removeprefix("https://"):
         raise not_found(f"IAM OIDC Provider ({args['url']})")
     arn = _arn("iam", f"oidc-provider/{url}")
-    return {"id": arn, "arn": arn, "url": url, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": []}
+    return {"id": arn, "arn": arn, "url": url, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": [],
+            "tags": having[0].tags}
 
 
 def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
@@ -434,7 +451,8 @@ def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "fqdn": "platform-aks-dns-0a1b2c3d.hcp.westeurope.azmk8s.io",
         "oidcIssuerProfile": {"enabled": cluster.oidc_issuer, "issuerURL": EXISTING_AKS_ISSUER if cluster.oidc_issuer else ""},
         "securityProfile": {"workloadIdentity": {"enabled": cluster.workload_identity}},
-        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico"},
+        "networkProfile": {"networkPlugin": "azure", **({"networkPolicy": cluster.network_policy}
+                                                        if cluster.network_policy else {})},
         "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT},
         "addonProfiles": {"azureKeyvaultSecretsProvider": {"enabled": cluster.driver_add_on, "config": {}}},
     }
@@ -453,6 +471,7 @@ def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "endpoint": GKE_ENDPOINT,
         "masterAuths": [{"clusterCaCertificate": GKE_CA, "clientCertificate": "", "clientKey": ""}],
         "workloadIdentityConfigs": [{"workloadPool": f"{GCP_PROJECT}.svc.id.goog"}] if cluster.workload_pool else [],
+        "enableAutopilot": cluster.autopilot,
         "nodePools": [
             {"name": f"pool-{index}", "nodeConfigs": [{"workloadMetadataConfigs": [{"mode": mode}]}]}
             for index, mode in enumerate(cluster.metadata_modes)
@@ -819,7 +838,9 @@ def run_under_mocks(
     # set_mocks keeps the root stack resource of an earlier run, and with it that run's
     # exports; start each run with a stack of its own, as reset_options does.
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=False, monitor=monitor, organization="organization"
+    )
     pulumi.runtime.set_all_config(config, secret_keys or [])
     run = ProgramRun(resources=monitor.registered, exports={}, calls=mocks.calls)
 

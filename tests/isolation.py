@@ -196,6 +196,17 @@ class _VaultState:
     roles: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
 
 
+def _policy_paths(policy: str) -> set[str]:
+    """Every path a policy grants; one it grants more than `read` on is named with what it grants,
+    so that it matches no secret and shows up as reaching past its workload's."""
+    paths = set()
+    for path, capabilities in re.findall(r'path "([^"]+)" \{\s*capabilities = \[([^\]]*)\]\s*\}', policy):
+        granted = [c.strip().strip('"') for c in capabilities.split(",") if c.strip()]
+        paths.add(path if granted == ["read"] else f"{path} {granted}")
+    assert len(paths) == policy.count("path "), f"a path block this reading does not understand: {policy}"
+    return paths
+
+
 def _vault_state(run: ProgramRun) -> _VaultState:
     state = _VaultState()
     for job in run.of_type("kubernetes:batch/v1:Job"):
@@ -212,7 +223,7 @@ def _vault_state(run: ProgramRun) -> _VaultState:
                     if body_line == "POLICY":
                         break
                     body.append(body_line)
-                state.policies[words[3]] = set(re.findall(r'path "([^"]+)" \{\s*capabilities = \["read"\]', "\n".join(body)))
+                state.policies[words[3]] = _policy_paths("\n".join(body))
             elif words[:2] == ["vault", "write"] and words[2].startswith("auth/kubernetes/role/"):
                 settings = dict(word.split("=", 1) for word in words[3:])
                 state.roles[words[2].rsplit("/", 1)[1]] = (
@@ -226,7 +237,7 @@ def _vault_state(run: ProgramRun) -> _VaultState:
         state.paths[f"{inputs['mount']}/data/{inputs['name']}"] = owner(run, secret)
     for policy in run.of_type("vault:index/policy:Policy"):
         inputs = _inputs(policy)
-        state.policies[inputs["name"]] = set(re.findall(r'path "([^"]+)" \{\s*capabilities = \["read"\]', inputs["policy"]))
+        state.policies[inputs["name"]] = _policy_paths(inputs["policy"])
     for role in run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole"):
         inputs = _inputs(role)
         state.roles[inputs["roleName"]] = (

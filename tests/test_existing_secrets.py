@@ -6,6 +6,7 @@ front, one line each."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -32,6 +33,8 @@ from tests.policy_pack import analyze
 
 P = "secretstore-csi"
 W = f"{P}:workloads"
+# The digest of the stack that the names of the secrets it makes in a shared vault end with.
+AZURE_STACK = hashlib.sha256(b"organization/secretstore-csi/azure-dev").hexdigest()[:8]
 ARN = f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret"
 # For each store: the existing secrets of `payments` (next to one the stack makes) and of
 # `reports` (all existing), and each as the store names it in a grant.
@@ -140,7 +143,7 @@ def test_key_vault_uses_the_vault_of_the_existing_secrets_and_grants_each_secret
     assert vaults == ["orders"]
     (made,) = [reveal(r.inputs) for r in run.of_type("azure-native:keyvault:Secret") if owner(run, r) == "payments"]
     assert (made["vaultName"], made["secretName"], made["resourceGroupName"]) == (
-        "team-kv", "payments-api-token", "secrets-rg"
+        "team-kv", f"payments-api-token-{AZURE_STACK}", "secrets-rg"
     )
     scopes = sorted(reveal(r.inputs)["scope"] for r in run.of_type("azure-native:authorization:RoleAssignment"))
     vault_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/secrets-rg/providers/Microsoft.KeyVault/vaults"
@@ -149,11 +152,11 @@ def test_key_vault_uses_the_vault_of_the_existing_secrets_and_grants_each_secret
     assert scopes == sorted([
         f"{vault_id}/reports-kv/secrets/signing-key",
         f"{vault_id}/team-kv/secrets/payments-db",
-        f"{vault_id}/team-kv/secrets/payments-api-token",
+        f"{vault_id}/team-kv/secrets/payments-api-token-{AZURE_STACK}",
     ])
     outputs = run.exports["workloads"].value
     assert outputs["reports"]["keyVaultName"] == "reports-kv"
-    assert outputs["payments"]["keyVaultSecretNames"] == ["payments-db", "payments-api-token"]
+    assert outputs["payments"]["keyVaultSecretNames"] == ["payments-db", f"payments-api-token-{AZURE_STACK}"]
 
 
 def test_secrets_manager_reads_the_region_the_existing_secrets_are_in(oidc_issuer: OidcIssuer):
@@ -238,8 +241,29 @@ def test_key_vault_refuses_what_it_cannot_grant_secret_by_secret():
     ]
     (missing,) = _problems("keyVault", [{"name": "a", "existing": team}], World(key_vaults=[]), **rg)
     assert missing.startswith(f"{W}[0].secrets: no vault team-kv can be read in resource group secrets-rg (Azure said: ")
-    clash = "https://team-kv.vault.azure.net/secrets/payments-db"
+    clash = f"https://team-kv.vault.azure.net/secrets/payments-db-{AZURE_STACK}"
     assert _problems("keyVault", [{"name": "x", "existing": clash}, {"name": "db"}], **rg) == [
-        f"{W}[0].secrets: the secrets the stack makes would be named payments-db in the vault of the workload's "
-        "existing secrets, as existing ones are: expected other names"
+        f"{W}[0].secrets: the secrets the stack makes would be named payments-db-{AZURE_STACK} in the vault of the "
+        "workload's existing secrets, as existing ones are: expected other names"
+    ]
+
+
+@pytest.mark.parametrize("store", list(EXISTING))
+def test_two_workloads_never_read_one_existing_secret(store: str):
+    cloud, identity = next((c, i) for c, s, i in COMBINATIONS if s == store)
+    ref = EXISTING[store]["payments"]
+    listed = [{"name": "payments", "secrets": [{"name": "db", "existing": ref}]},
+              {"name": "orders", "secrets": [{"name": "copy", "existing": ref}]}]
+    config = {W: json.dumps(listed), f"{P}:store": store, f"{P}:identity": identity, **EXISTING[store]["set"]}
+    assert config_problems(stack_for(cloud), set_=config, remove=(f"{P}:secretName",)) == [
+        f"{W}[1].secrets[0].existing = {shown(ref)}: {W}[0] (payments)'s secret 'db' names it too: expected a "
+        "secret that exactly one workload reads, as each is granted to one principal"
+    ]
+
+
+def test_a_vault_path_where_the_stack_keeps_its_own_secrets_is_refused():
+    own = "secret/data/secretstore/local-dev-orders/orders/db"
+    assert _problems("vault", [{"name": "db", "existing": own}]) == [
+        f"{W}[0].secrets[0].existing = {own!r}: expected a path outside secretstore/, where the stack keeps the "
+        "secrets it makes, each for one workload"
     ]

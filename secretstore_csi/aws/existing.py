@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 from pulumi_aws import eks, iam
 
+from secretstore_csi import ownership
 from secretstore_csi.aws.settings import AwsClusterSettings
 from secretstore_csi.login import exec_kubeconfig
 from secretstore_csi.lookup import Missing, read
 
 POD_IDENTITY_AGENT = "eks-pod-identity-agent"
+SECRETS_STORE_ADD_ON = "aws-secrets-store-csi-driver-provider"
+"""The EKS add-on with the Secrets Store CSI Driver and the AWS provider."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class FoundOidcProvider:
     arn: str
     url: str
     """As IAM keeps it: the issuer without https://, the prefix of IRSA's condition keys."""
+    ours: bool
+    """Whether this stack made it (an earlier run with createOidcProvider)."""
 
 
 def _cluster(settings: AwsClusterSettings) -> FoundEksCluster | Missing:
@@ -85,15 +90,22 @@ def oidc_provider(settings: AwsClusterSettings, found: FoundEksCluster) -> Found
         provider = read(lambda: iam.get_open_id_connect_provider(url=found.issuer_url))
         if isinstance(provider, Missing):
             return provider
-        return FoundOidcProvider(arn=provider.arn, url=provider.url.removeprefix("https://"))
+        return FoundOidcProvider(
+            arn=provider.arn, url=provider.url.removeprefix("https://"), ours=ownership.ours(provider.tags)
+        )
 
     return settings.remembered("oidc-provider", find)
 
 
-def pod_identity_agent(settings: AwsClusterSettings, found: FoundEksCluster) -> eks.GetAddonResult | Missing:
-    """The cluster's Pod Identity agent add-on."""
+def add_on(settings: AwsClusterSettings, found: FoundEksCluster, name: str) -> eks.GetAddonResult | Missing:
+    """The cluster's add-on `name`, such as the Pod Identity agent."""
 
     def find() -> eks.GetAddonResult | Missing:
-        return read(lambda: eks.get_addon(addon_name=POD_IDENTITY_AGENT, cluster_name=found.name, region=found.region))
+        return read(lambda: eks.get_addon(addon_name=name, cluster_name=found.name, region=found.region))
 
-    return settings.remembered("pod-identity-agent", find)
+    return settings.remembered(f"add-on/{name}", find)
+
+
+def pod_identity_agent(settings: AwsClusterSettings, found: FoundEksCluster) -> eks.GetAddonResult | Missing:
+    """The cluster's Pod Identity agent add-on."""
+    return add_on(settings, found, POD_IDENTITY_AGENT)

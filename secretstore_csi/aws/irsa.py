@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 from pulumi_aws import iam as aws_iam
 
+from secretstore_csi import ownership
 from secretstore_csi.aws import existing, iam
 from secretstore_csi.aws.cluster import Eks
 from secretstore_csi.aws.secrets_manager import SecretReaderRole
@@ -62,6 +63,9 @@ class IrsaIssuer(pulumi.ComponentResource):
                 url=cluster.issuer_url,
                 client_id_lists=[iam.STS_AUDIENCE],
                 thumbprint_lists=[thumbprint],
+                # On a cluster it does not own, the stack marks what it adds, so that its next
+                # run tells it from one made by others.
+                tags=ownership.owner_tags() if cluster.found is not None else None,
                 # It was in the Irsa component of the stack's single workload, and before that at
                 # the top of the stack.
                 opts=pulumi.ResourceOptions(parent=self, aliases=[*MOVED_FROM_STACK, *moved_from(name, TYPE)]),

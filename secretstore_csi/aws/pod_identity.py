@@ -11,6 +11,7 @@ import pulumi
 from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 
+from secretstore_csi import ownership
 from secretstore_csi.aws import existing, iam
 from secretstore_csi.aws.cluster import Eks
 from secretstore_csi.aws.secrets_manager import SecretReaderRole
@@ -53,6 +54,7 @@ class PodIdentityAgent(pulumi.ComponentResource):
             cluster_name=cluster.cluster_name,
             addon_name=AGENT,
             addon_version=version.version,
+            tags=ownership.owner_tags() if cluster.found is not None else None,
             # It was in the PodIdentity component of the stack's single workload.
             opts=pulumi.ResourceOptions(parent=self, aliases=moved_from(name, TYPE)),
         )

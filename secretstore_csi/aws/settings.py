@@ -224,10 +224,20 @@ class IrsaSettings(SettingsModel):
         from secretstore_csi.aws import existing
 
         problems = role_name_problems(workloads)
-        if self.create_oidc_provider:
-            return problems
         cluster = platform.of(AwsClusterSettings)
         found = existing.cluster(cluster)
+        if self.create_oidc_provider:
+            if isinstance(found, existing.FoundEksCluster):
+                # IAM holds one provider per issuer: one made before the stack's first run
+                # cannot be made again, and must not be taken over.
+                provider = existing.oidc_provider(cluster, found)
+                if isinstance(provider, existing.FoundOidcProvider) and not provider.ours:
+                    problems.append(
+                        f"{PROJECT}:createOidcProvider is true, and IAM has an OIDC provider for the issuer of "
+                        f"cluster {found.name} already ({provider.arn}), which IAM holds one of per issuer: trust "
+                        f"it with `pulumi config set {PROJECT}:createOidcProvider false`"
+                    )
+            return problems
         if found is None:
             problems.append(
                 f"{PROJECT}:createOidcProvider = false looks up the IAM OIDC provider of an existing cluster, and "
@@ -254,6 +264,7 @@ class PodIdentitySettings(SettingsModel):
     install_pod_identity_agent: Boolean = False
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        from secretstore_csi import ownership
         from secretstore_csi.aws import existing
 
         problems = role_name_problems(workloads)
@@ -264,7 +275,15 @@ class PodIdentitySettings(SettingsModel):
                 f"{PROJECT}:installPodIdentityAgent applies to an existing cluster, and {PROJECT}:existingCluster "
                 "is not set: the stack's own cluster always gets the agent; remove installPodIdentityAgent"
             )
-        elif isinstance(found, existing.FoundEksCluster) and not self.install_pod_identity_agent:
+        elif isinstance(found, existing.FoundEksCluster) and self.install_pod_identity_agent:
+            agent = existing.pod_identity_agent(cluster, found)
+            if not isinstance(agent, Missing) and not ownership.ours(agent.tags):
+                problems.append(
+                    f"{PROJECT}:installPodIdentityAgent is true, and cluster {found.name} has the "
+                    f"{existing.POD_IDENTITY_AGENT} add-on already, which the stack would then delete on `pulumi "
+                    "destroy`: remove installPodIdentityAgent"
+                )
+        elif isinstance(found, existing.FoundEksCluster):
             agent = existing.pod_identity_agent(cluster, found)
             if isinstance(agent, Missing):
                 problems.append(

@@ -118,11 +118,26 @@ class ExistingAksCluster(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
     issuer_url: pulumi.Output[str]
 
-    def __init__(self, name: str, found: existing.FoundAksCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: AzureClusterSettings,
+        found: existing.FoundAksCluster,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("secretstore-csi:azure:ExistingAksCluster", name, None, opts)
         self.resource_group_name = pulumi.Output.from_input(found.resource_group)
         self.issuer_url = pulumi.Output.from_input(found.oidc_issuer_url)
-        self.kubernetes = connect(name, existing.user_kubeconfig(found, self), parent=self)
+        kubeconfig = existing.user_kubeconfig(settings, found)
+        # The config check refused credentials that cannot be listed.
+        assert isinstance(kubeconfig, str), kubeconfig
+        if found.network_policy is None:
+            pulumi.log.warn(
+                f"Cluster {found.name} enforces no NetworkPolicy: Vault in the cluster (store vault without "
+                "vaultAddress) is then reachable from every pod.",
+                resource=self,
+            )
+        self.kubernetes = connect(name, pulumi.Output.secret(kubeconfig), parent=self)
         self.outputs = {
             "resourceGroupName": found.resource_group,
             "clusterName": found.name,
@@ -139,4 +154,4 @@ def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> Ak
         return AksCluster(name, settings, opts)
     # The config check refused a cluster that cannot be read.
     assert isinstance(found, existing.FoundAksCluster), found
-    return ExistingAksCluster(name, found, opts)
+    return ExistingAksCluster(name, settings, found, opts)

@@ -7,7 +7,6 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import yaml
 from pulumi_azure_native import containerservice, keyvault
 
@@ -51,7 +50,11 @@ def _cluster(settings: AzureClusterSettings) -> FoundAksCluster | Missing:
         oidc_issuer_url=issuer.issuer_url if issuer is not None and issuer.enabled and issuer.issuer_url else "",
         workload_identity=bool(security and security.workload_identity and security.workload_identity.enabled),
         network_policy=network.network_policy if network is not None else None,
-        driver_add_on=bool((profile := (found.addon_profiles or {}).get(DRIVER_ADD_ON)) and profile.enabled),
+        # ARM matches add-on names without regard to case.
+        driver_add_on=any(
+            key.lower() == DRIVER_ADD_ON.lower() and profile.enabled
+            for key, profile in (found.addon_profiles or {}).items()
+        ),
     )
 
 
@@ -78,19 +81,27 @@ def azure_cli_login(kubeconfig: str) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def user_kubeconfig(found: FoundAksCluster, parent: pulumi.Resource) -> pulumi.Output[str]:
+def user_kubeconfig(settings: AzureClusterSettings, found: FoundAksCluster) -> str | Missing:
     """The kubeconfig `az aks get-credentials` writes for the cluster's users, logging in with
-    `az login`'s token."""
-    credentials = containerservice.list_managed_cluster_user_credentials_output(
-        resource_group_name=found.resource_group,
-        resource_name=found.name,
-        # The kubelogin exec plugin, not the azure auth-provider kubectl no longer has.
-        format="exec",
-        opts=pulumi.InvokeOutputOptions(parent=parent),
-    )
-    return pulumi.Output.secret(
-        credentials.apply(lambda result: azure_cli_login(base64.b64decode(result.kubeconfigs[0].value).decode()))
-    )
+    `az login`'s token; read when the config is checked, so that a user who may not list the
+    credentials is refused before anything is made."""
+
+    def find() -> str | Missing:
+        credentials = read(
+            lambda: containerservice.list_managed_cluster_user_credentials(
+                resource_group_name=found.resource_group,
+                resource_name=found.name,
+                # The kubelogin exec plugin, not the azure auth-provider kubectl no longer has.
+                format="exec",
+            )
+        )
+        if isinstance(credentials, Missing):
+            return credentials
+        if not credentials.kubeconfigs:
+            return Missing("AKS returned no kubeconfig")
+        return azure_cli_login(base64.b64decode(credentials.kubeconfigs[0].value).decode())
+
+    return settings.remembered("user-kubeconfig", find)
 
 
 @dataclass(frozen=True)

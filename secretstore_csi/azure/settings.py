@@ -3,6 +3,7 @@ identity. Importing this module needs no SDK."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -102,6 +103,14 @@ class AzureClusterSettings(ManagedClusterSettings):
                 f"read in resource group {self.existing_cluster_resource_group} (Azure said: {found.reason}); "
                 f"expected a cluster there (`az aks list --resource-group {self.existing_cluster_resource_group}`)"
             ]
+        if isinstance(found, existing.FoundAksCluster):
+            kubeconfig = existing.user_kubeconfig(self, found)
+            if isinstance(kubeconfig, Missing):
+                return [
+                    f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster's user credentials "
+                    f"cannot be listed (Azure said: {kubeconfig.reason}); expected the role Azure Kubernetes Service "
+                    "Cluster User Role on the cluster, which `az aks get-credentials` needs too"
+                ]
         if isinstance(found, existing.FoundAksCluster) and found.driver_add_on:
             return [
                 f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster runs the AKS add-on "
@@ -197,6 +206,7 @@ class KeyVaultSettings(SettingsModel):
         problems: list[str] = []
         group = self.existing_key_vault_resource_group
         vaults: dict[str, WorkloadSpec] = {}
+        existing_in: dict[str, set[str]] = {}
         for workload in workloads:
             names = existing_vault_names(workload)
             if not names:
@@ -208,9 +218,15 @@ class KeyVaultSettings(SettingsModel):
                     "vault per SecretProviderClass (its keyvaultName)"
                 )
                 continue
-            vaults.setdefault(names.pop(), workload)
+            vault = names.pop()
+            vaults.setdefault(vault, workload)
+            existing_in.setdefault(vault, set()).update(existing_secret_names(workload))
+        for workload in workloads:
+            names = existing_vault_names(workload)
+            if len(names) != 1:
+                continue
             made = {managed_name(workload, secret) for secret in workload.managed_secrets}
-            clash = sorted(set(existing_secret_names(workload)) & made)
+            clash = sorted(existing_in[next(iter(names))] & made)
             if clash:
                 problems.append(
                     f"{workload.config_path}secrets: the secrets the stack makes would be named {', '.join(clash)} "
@@ -267,9 +283,15 @@ def existing_secret_names(workload: WorkloadSpec) -> list[str]:
 
 def managed_name(workload: WorkloadSpec, secret: StoreSecret) -> str:
     """The Key Vault name of a secret the stack makes: its own name in the workload's own
-    vault, and the workload's name before it in the vault of the workload's existing secrets,
-    which others may share."""
-    return workload.resource_name(secret) if workload.existing_secrets else secret.name
+    vault. In the vault of the workload's existing secrets, which others share, the
+    workload's name before it and a digest of the stack after it, so that neither another
+    workload's nor another stack's secret of that name is written over."""
+    if not workload.existing_secrets:
+        return secret.name
+    from secretstore_csi import ownership
+
+    digest = hashlib.sha256(ownership.owner().encode()).hexdigest()[:8]
+    return f"{workload.resource_name(secret)}-{digest}"
 
 
 # "Resources per resource group, per resource type: 800" (Azure subscription and service

@@ -25,6 +25,8 @@ class FoundGkeCluster:
     """Empty when Workload Identity Federation is off."""
     pools_off_the_metadata_server: tuple[str, ...]
     """Node pools whose pods get the node's identity instead of their service account's."""
+    autopilot: bool
+    """Autopilot refuses the privileged DaemonSets of the driver and the provider."""
 
 
 def _cluster(settings: GcpClusterSettings) -> FoundGkeCluster | Missing:
@@ -54,6 +56,7 @@ def _cluster(settings: GcpClusterSettings) -> FoundGkeCluster | Missing:
         certificate_authority=authorities[0],
         workload_pool=pools[0] if pools else "",
         pools_off_the_metadata_server=off,
+        autopilot=bool(found.enable_autopilot),
     )
 
 

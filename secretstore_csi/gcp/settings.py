@@ -133,6 +133,12 @@ class GcpClusterSettings(ManagedClusterSettings):
                 f"cluster there (`gcloud container clusters list --project {self.project}`), at gcp:zone for a "
                 "zonal cluster or gcp:region for a regional one"
             ]
+        if isinstance(found, existing.FoundGkeCluster) and found.autopilot:
+            return [
+                f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster is Autopilot, which refuses "
+                "the privileged DaemonSets of the Secrets Store CSI Driver and its provider: expected a Standard "
+                "cluster"
+            ]
         return []
 
     @property

@@ -3,8 +3,9 @@
 Nothing of Vault runs in the cluster but its CSI provider, pointed at the external address.
 Once per cluster, the stack mounts Vault's Kubernetes auth (`vaultAuthMount`, by default
 `secretstore-<stack>`) and tells it how to check this cluster's tokens: the API server's URL
-and CA, and the token of a reviewer ServiceAccount that may only create TokenReviews
-(`system:auth-delegator`). The driver's tokens have the audience `vault`, which the API
+and CA, and the token of a reviewer ServiceAccount that may only create TokenReviews (a
+ClusterRole of its own, narrower than `system:auth-delegator`, which also creates
+SubjectAccessReviews). The driver's tokens have the audience `vault`, which the API
 server does not accept as a login, so they cannot review themselves (Vault docs, Kubernetes
 auth, "Use the Vault client's JWT as the reviewer JWT"); the reviewer's token is kept in
 the state as a secret.
@@ -26,21 +27,20 @@ import pulumi_vault as vault
 import yaml
 from pulumi_kubernetes.core.v1 import ConfigMap, Namespace, Secret, ServiceAccount
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
-from pulumi_kubernetes.rbac.v1 import ClusterRoleBinding, RoleRefArgs, SubjectArgs
+from pulumi_kubernetes.rbac.v1 import ClusterRole, ClusterRoleBinding, PolicyRuleArgs, RoleRefArgs, SubjectArgs
 
+from secretstore_csi import ownership
 from secretstore_csi.model import StoreSecret, WorkloadSpec
 from secretstore_csi.seam import Cluster, IdentityBinding, ProviderInstall, StoreBinding
 from secretstore_csi.secret_values import secret_values
 from secretstore_csi.settings import PlatformConfig
 from secretstore_csi.vault import configure, csi_provider
 from secretstore_csi.vault.catalog import VAULT
-from secretstore_csi.vault.settings import VaultSettings
+from secretstore_csi.vault.settings import VaultSettings, stack_id
 from secretstore_csi.vault.store import VaultRole, spc_objects
 
 RELEASE = "vault"
 REVIEWER = "vault-token-reviewer"
-# The built-in ClusterRole that may create TokenReviews and SubjectAccessReviews, and nothing else.
-AUTH_DELEGATOR = "system:auth-delegator"
 ROLE_TOKEN_TTL = 1200
 """Seconds a login lasts: the provider logs in again for each mount."""
 ROOT_CA = "kube-system/kube-root-ca.crt"
@@ -77,12 +77,13 @@ class ExternalVault(pulumi.ComponentResource):
         settings = config.of(VaultSettings)
         assert settings.vault_address is not None
         stack = pulumi.get_stack()
+        # Every name the stack gives things in the Vault, which other stacks share, has it.
+        self.stack_id = stack_id(ownership.owner(), stack)
         self.address = settings.vault_address
-        self.auth_mount = settings.auth_mount(stack)
+        self.auth_mount = settings.auth_mount(self.stack_id)
         self.kv_mount = settings.vault_kv_mount
-        self.root = f"{configure.ROOT}/{stack}"
+        self.root = f"{configure.ROOT}/{self.stack_id}"
         self.ca_cert = settings.vault_ca_cert
-        self.stack = stack
         namespace = settings.vault_namespace
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.kubernetes.provider)
 
@@ -108,10 +109,17 @@ class ExternalVault(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_namespace,
         )
+        # What Vault's Kubernetes auth calls, and nothing else.
+        review = ClusterRole(
+            f"{name}-vault-token-review",
+            metadata=ObjectMetaArgs(name=f"{namespace}-{REVIEWER}"),
+            rules=[PolicyRuleArgs(api_groups=["authentication.k8s.io"], resources=["tokenreviews"], verbs=["create"])],
+            opts=on_cluster,
+        )
         binding = ClusterRoleBinding(
             f"{name}-vault-token-reviewer",
             metadata=ObjectMetaArgs(name=f"{namespace}-{REVIEWER}"),
-            role_ref=RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=AUTH_DELEGATOR),
+            role_ref=RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=review.metadata.name),
             subjects=[SubjectArgs(kind="ServiceAccount", name=REVIEWER, namespace=namespace)],
             opts=on_cluster,
         )
@@ -151,7 +159,7 @@ class ExternalVault(pulumi.ComponentResource):
             f"{name}-vault-kubernetes-auth",
             type="kubernetes",
             path=self.auth_mount,
-            description=f"Service accounts of the cluster of secretstore-csi stack {stack}",
+            description=f"Service accounts of the cluster of secretstore-csi stack {ownership.owner()}",
             opts=on_vault,
         )
         self.auth_config = vault.kubernetes.AuthBackendConfig(
@@ -216,7 +224,8 @@ class ExternalVaultStore(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("secretstore-csi:vault:ExternalVaultStore", name, None, opts)
-        on_vault = pulumi.ResourceOptions(parent=self, provider=server.provider)
+        # After the mount: when it is taken, nothing else is written.
+        on_vault = pulumi.ResourceOptions(parent=self, provider=server.provider, depends_on=[server.auth])
         self.secrets = []
         for secret in workload.managed_secrets:
             values = secret_values(workload, secret, parent=self)
@@ -231,8 +240,8 @@ class ExternalVaultStore(pulumi.ComponentResource):
             )
         self.policy = vault.Policy(
             f"{name}-vault-policy",
-            # Policy names are global in the Vault: the stack's name keeps two stacks apart.
-            name=f"{configure.ROOT}-{server.stack}-{reader.name}",
+            # Policy names are global in the Vault: the stack's id keeps two stacks apart.
+            name=f"{configure.ROOT}-{server.stack_id}-{reader.name}",
             policy=configure.policy(workload, server.kv_mount, server.root),
             opts=on_vault,
         )

@@ -6,6 +6,7 @@ Vault of your own, which the stack configures through pulumi-vault.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import ssl
 from collections.abc import Sequence
@@ -88,9 +89,17 @@ def _vault_token(value: Any) -> ConfigSecret:
     return value
 
 
-def default_auth_mount(stack: str) -> str:
+def stack_id(owner: str, stack: str) -> str:
+    """The stack in the names it gives things in a shared Vault: its name, as a DNS label, and
+    a digest of organization/project/stack, so that two projects' `dev` stacks (or `Dev` and
+    `dev`, as Vault lower-cases policy names) never meet."""
+    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
+    return f"{stack_namespace(stack).removeprefix('secretstore-')[:40].rstrip('-')}-{digest}"
+
+
+def default_auth_mount(stack_id_: str) -> str:
     """A Kubernetes auth mount of the stack's own: two stacks never share one by default."""
-    return stack_namespace(stack)
+    return f"secretstore-{stack_id_}"
 
 
 # The keys that only a Vault outside the cluster reads.
@@ -149,11 +158,18 @@ class VaultSettings(SettingsModel):
     def external(self) -> bool:
         return self.vault_address is not None
 
-    def auth_mount(self, stack: str) -> str:
-        return self.vault_auth_mount or default_auth_mount(stack)
+    def auth_mount(self, stack_id_: str) -> str:
+        return self.vault_auth_mount or default_auth_mount(stack_id_)
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
         problems = self._server_problems(platform)
+        problems += [
+            f"{workload.secret_key(index)}.existing = {secret.existing!r}: expected a path outside secretstore/, "
+            "where the stack keeps the secrets it makes, each for one workload"
+            for workload in workloads
+            for index, secret in enumerate(workload.secrets)
+            if secret.existing is not None and re.search(r"/data/secretstore(?:/|$)", secret.existing)
+        ]
         return problems + [
             f"{PROJECT}:vaultNamespace = {self.vault_namespace!r}: expected a namespace other than the "
             f"workload's ({workload.config_path}namespace): Vault's CSI provider mounts host paths, so its "

@@ -47,9 +47,14 @@ def _existing(identity: str, world: World | None = None, **set_: str) -> Program
     )
 
 
+# What this stack's earlier run tagged the provider or the agent it added with.
+OURS = {"secretstore-csi/stack": "organization/secretstore-csi/aws-dev"}
+
+
 @pytest.fixture(scope="module")
 def irsa(oidc_issuer: OidcIssuer) -> ProgramRun:
-    return _existing("irsa")
+    """IAM has no provider for the cluster's issuer yet: the stack creates it."""
+    return _existing("irsa", World(eks=[ExistingEks(oidc_provider=False)]))
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +111,7 @@ def test_the_kubeconfig_logs_in_as_the_user_with_aws_eks_get_token(irsa: Program
 def test_irsa_creates_the_oidc_provider_for_the_clusters_issuer(irsa: ProgramRun, oidc_issuer: OidcIssuer):
     (provider,) = irsa.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == oidc_issuer.url
+    assert provider.inputs["tags"] == OURS
     issuer = oidc_issuer.url.removeprefix("https://")
     for role in irsa.of_type("aws:iam/role:Role"):
         condition = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
@@ -150,11 +156,30 @@ def test_pod_identity_uses_the_clusters_agent_and_its_arn(pod_identity: ProgramR
     assert condition["aws:SourceAccount"] == ACCOUNT
 
 
+def test_a_provider_iam_has_is_refused_unless_it_is_the_stacks_own(oidc_issuer: OidcIssuer):
+    (problem,) = _problems()
+    assert problem.startswith(f"{P}:createOidcProvider is true, and IAM has an OIDC provider for the issuer of "
+                              f"cluster {EXISTING_EKS} already (arn:aws:iam::{ACCOUNT}:oidc-provider/")
+    assert problem.endswith(f"trust it with `pulumi config set {P}:createOidcProvider false`")
+    # The next run of the stack that made it finds its own, and keeps it.
+    run = _existing("irsa", World(eks=[ExistingEks(tags=OURS)]))
+    assert len(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 1
+
+
 def test_pod_identity_adds_the_agent_when_allowed(oidc_issuer: OidcIssuer):
     world = World(eks=[ExistingEks(pod_identity_agent=False)])
     run = _existing("podIdentity", world, **{f"{P}:installPodIdentityAgent": "true"})
     (addon,) = run.of_type("aws:eks/addon:Addon")
     assert addon.inputs["clusterName"] == EXISTING_EKS
+    assert addon.inputs["tags"] == OURS
+    # Its next run finds the agent it added, and keeps it.
+    again = _existing("podIdentity", World(eks=[ExistingEks(tags=OURS)]), **{f"{P}:installPodIdentityAgent": "true"})
+    assert len(again.of_type("aws:eks/addon:Addon")) == 1
+    assert config_problems("aws-dev", set_={**EXISTING, f"{P}:identity": "podIdentity",
+                                            f"{P}:installPodIdentityAgent": "true"}) == [
+        f"{P}:installPodIdentityAgent is true, and cluster {EXISTING_EKS} has the eks-pod-identity-agent add-on "
+        "already, which the stack would then delete on `pulumi destroy`: remove installPodIdentityAgent"
+    ]
     (version,) = [args for token, args in run.calls if token == "aws:eks/getAddonVersion:getAddonVersion"]
     assert version["kubernetesVersion"] == EXISTING_EKS_VERSION
     # The demo's authorized pod mounts only once the agent can answer it.

@@ -110,6 +110,23 @@ def test_a_cluster_with_the_key_vault_add_on_is_refused_as_its_driver_would_coll
     ]
 
 
+def test_credentials_the_caller_may_not_list_are_refused_up_front():
+    (problem,) = _problems(World(aks=[ExistingAks(user_credentials=False)]))
+    assert problem.startswith(
+        f"{P}:existingCluster = '{EXISTING_AKS}': the cluster's user credentials cannot be listed (Azure said: "
+        "Status=403 Code=\"AuthorizationFailed\""
+    )
+    assert problem.endswith("expected the role Azure Kubernetes Service Cluster User Role on the cluster, which "
+                            "`az aks get-credentials` needs too")
+
+
+def test_a_cluster_without_network_policy_is_warned_about(caplog: pytest.LogCaptureFixture):
+    run = run_combination("azure", "keyVault", "application", set_=EXISTING,
+                          world=World(aks=[ExistingAks(network_policy=None)]))
+    assert run.error is None
+    assert any(f"Cluster {EXISTING_AKS} enforces no NetworkPolicy" in m for m in caplog.messages)
+
+
 def test_a_cluster_that_is_not_there_is_refused_with_what_azure_said():
     (problem,) = _problems(**{f"{P}:existingCluster": "elsewhere"})
     assert problem.startswith(

@@ -87,6 +87,15 @@ def test_a_cluster_without_a_workload_pool_is_refused():
     ]
 
 
+def test_an_autopilot_cluster_is_refused():
+    assert config_problems(
+        "gcp-dev", set_=EXISTING, remove=CREATED_ONLY, world=World(gke=[ExistingGke(autopilot=True)])
+    ) == [
+        f"{P}:existingCluster = '{EXISTING_GKE}': the cluster is Autopilot, which refuses the privileged DaemonSets "
+        "of the Secrets Store CSI Driver and its provider: expected a Standard cluster"
+    ]
+
+
 def test_pools_off_the_metadata_server_are_named_in_a_warning(caplog: pytest.LogCaptureFixture):
     run = _existing(World(gke=[ExistingGke(metadata_modes=("GKE_METADATA", "GCE_METADATA"))]))
     assert run.error is None

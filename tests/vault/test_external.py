@@ -7,6 +7,8 @@ its paths; the token comes from `vault:token` as a secret, or the environment.""
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import inspect
 import json
 import re
@@ -40,7 +42,10 @@ HOST = "https://203.0.113.10:6443"
 CA = f"-----BEGIN CERTIFICATE-----\n{base64.b64encode(b'vault-ca-der').decode()}\n-----END CERTIFICATE-----\n"
 EXTERNAL = {f"{P}:vaultAddress": ADDRESS, f"{P}:vaultKubernetesHost": HOST, f"{P}:vaultCaCert": CA}
 TOKEN = {"vault:token": "hvs.CAESIJ-example-token"}
-MOUNT = "secretstore-local-dev"
+# The stack in the names it gives things in the Vault: its name and a digest of
+# organization/project/stack.
+STACK_ID = "local-dev-" + hashlib.sha256(b"organization/secretstore-csi/local-dev").hexdigest()[:8]
+MOUNT = f"secretstore-{STACK_ID}"
 
 
 def _run(**set_: str) -> ProgramRun:
@@ -92,7 +97,7 @@ def test_the_kubernetes_auth_checks_this_clusters_tokens_through_a_reviewer(exte
     assert _one(external, "vault:index/authBackend:AuthBackend") == {
         "type": "kubernetes",
         "path": MOUNT,
-        "description": "Service accounts of the cluster of secretstore-csi stack local-dev",
+        "description": "Service accounts of the cluster of secretstore-csi stack organization/secretstore-csi/local-dev",
     }
     config = external.one("vault:kubernetes/authBackendConfig:AuthBackendConfig").inputs
     assert unsecret(config["tokenReviewerJwt"]) == (REVIEWER_JWT, True)
@@ -103,8 +108,12 @@ def test_the_kubernetes_auth_checks_this_clusters_tokens_through_a_reviewer(exte
         "kubernetesCaCert": KUBE_ROOT_CA,
         "disableLocalCaJwt": True,
     }
+    (role,) = external.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert reveal(role.inputs)["rules"] == [
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]}
+    ]
     (binding,) = external.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
-    assert reveal(binding.inputs)["roleRef"]["name"] == "system:auth-delegator"
+    assert reveal(binding.inputs)["roleRef"]["name"] == reveal(role.inputs)["metadata"]["name"]
     assert reveal(binding.inputs)["subjects"] == [
         {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault"}
     ]
@@ -121,13 +130,13 @@ def test_each_role_binds_exactly_one_service_account_and_reads_exactly_its_paths
         "boundServiceAccountNames": ["payments-api"],
         "boundServiceAccountNamespaces": ["shop"],
         "audience": "vault",
-        "tokenPolicies": ["secretstore-local-dev-payments"],
+        "tokenPolicies": [f"secretstore-{STACK_ID}-payments"],
         "tokenTtl": 1200,
     }
     policy = _one(external, "vault:index/policy:Policy", "payments-vault-policy")
-    root = "secret/data/secretstore/local-dev/shop/payments"
+    root = f"secret/data/secretstore/{STACK_ID}/shop/payments"
     assert policy == {
-        "name": "secretstore-local-dev-payments",
+        "name": f"secretstore-{STACK_ID}-payments",
         "policy": f'path "{root}/db" {{\n  capabilities = ["read"]\n}}\n'
                   f'path "{root}/api-token" {{\n  capabilities = ["read"]\n}}\n',
     }
@@ -139,7 +148,20 @@ def test_the_secrets_the_stack_makes_are_kv_v2_secrets_with_secret_values(extern
     assert hidden
     assert set(json.loads(value)) == {"json", "username", "password"}
     assert reveal(secret.inputs)["mount"] == "secret"
-    assert reveal(secret.inputs)["name"] == "secretstore/local-dev/shop/payments/db"
+    assert reveal(secret.inputs)["name"] == f"secretstore/{STACK_ID}/shop/payments/db"
+    assert run_depends_on_mount(external, secret)
+
+
+def run_depends_on_mount(run: ProgramRun, resource: Registered) -> bool:
+    """Whether `resource` is written only once the stack's auth mount exists."""
+    return run.depends_on_transitively(resource, run.one("vault:index/authBackend:AuthBackend"))
+
+
+def test_nothing_is_written_before_the_mount_is_the_stacks(external: ProgramRun):
+    for type_ in ("vault:index/policy:Policy", "vault:kv/secretV2:SecretV2",
+                  "vault:kubernetes/authBackendRole:AuthBackendRole"):
+        for resource in external.of_type(type_):
+            assert run_depends_on_mount(external, resource), resource.name
 
 
 def test_the_secret_provider_class_uses_the_external_address_mount_and_ca(external: ProgramRun):
@@ -153,7 +175,7 @@ def test_the_secret_provider_class_uses_the_external_address_mount_and_ca(extern
         "roleName": "payments",
     }
     assert [o["secretPath"] for o in yaml.safe_load(parameters["objects"])][0] == (
-        "secret/data/secretstore/local-dev/shop/payments/db"
+        f"secret/data/secretstore/{STACK_ID}/shop/payments/db"
     )
 
 
@@ -244,7 +266,16 @@ def test_an_existing_secret_is_read_not_written():
                                                {"name": "api-token"}]}]
     run = run_program("local-dev", set_={**EXTERNAL, f"{P}:workloads": json.dumps(listed)}, secrets=TOKEN)
     written = [reveal(r.inputs)["name"] for r in run.of_type("vault:kv/secretV2:SecretV2")]
-    assert written == ["secretstore/local-dev/local-dev-payments/payments/api-token"]
+    assert written == [f"secretstore/{STACK_ID}/local-dev-payments/payments/api-token"]
     assert isolation_problems(run, existing={"kv/data/team/db": "payments"}) == []
     policy = reveal(run.one("vault:index/policy:Policy").inputs)["policy"]
     assert 'path "kv/data/team/db" {\n  capabilities = ["read"]\n}\n' in policy
+
+
+def test_the_isolation_reading_sees_a_policy_that_grants_more_than_read(external: ProgramRun):
+    resources = [copy.deepcopy(r) for r in external.resources]
+    policy = next(r for r in resources if r.type == "vault:index/policy:Policy" and r.name == "payments-vault-policy")
+    policy.inputs = {**reveal(policy.inputs), "policy": reveal(policy.inputs)["policy"].replace('["read"]', '["read", "list"]', 1)}
+    widened = ProgramRun(resources=resources, exports=external.exports)
+    (problem,) = isolation_problems(widened)
+    assert problem.startswith("payments: its principal reads [") and "['read', 'list']" in problem
