@@ -387,6 +387,9 @@ def _one_workload_principal(args: ResourceValidationArgs, report: Report) -> Non
 # 6. Pods that mount the CSI volume
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
+# The drivers whose volumes mount secrets: the open-source driver, which the EKS and AKS
+# add-ons install too, and GKE's Secret Manager add-on's own.
+CSI_DRIVERS = (CSI_DRIVER, "secrets-store-gke.csi.k8s.io")
 POD_TEMPLATES: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Pod": ("spec",),
     "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
@@ -406,7 +409,7 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any] | N
 
 
 def csi_pod_problems(pod: Mapping[str, Any]) -> list[str]:
-    volumes = [v for v in maps(pod.get("volumes")) if as_map(v.get("csi")).get("driver") == CSI_DRIVER]
+    volumes = [v for v in maps(pod.get("volumes")) if as_map(v.get("csi")).get("driver") in CSI_DRIVERS]
     if not volumes:
         return []
     problems = [
@@ -740,7 +743,7 @@ def _restricted_namespaces(args: ResourceValidationArgs, report: Report) -> None
             )
         return
     pod = pod_spec(args.resource_type, args.props)
-    mounts = pod and any(as_map(v.get("csi")).get("driver") == CSI_DRIVER for v in maps(pod.get("volumes")))
+    mounts = pod and any(as_map(v.get("csi")).get("driver") in CSI_DRIVERS for v in maps(pod.get("volumes")))
     if mounts and metadata.get("namespace") in (None, "", "default") and "default" not in exempt:
         report(
             f"{resource(args)}: it mounts the Secrets Store CSI volume in namespace `default`, which enforces no "
@@ -787,6 +790,28 @@ def _vault_policy(args: ResourceValidationArgs, report: Report) -> None:
             f"{resource(args)}: grants {', '.join(repr(p) for p in globbed)}, which reach every path they match, "
             "also those written later. Name each secret's path, or name the policy in allowedPolicies."
         )
+
+
+# 17. AKS identity binding: who may use an identity
+
+IDENTITY_BINDING_GROUP = "cid.wi.aks.azure.com"
+CLUSTER_ROLES = ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",)
+
+
+def _identity_use(args: ResourceValidationArgs, report: Report) -> None:
+    for rule in maps(plain(args.props.get("rules"))):
+        # A rule for every group is every permission's business, and other rules' (tokens).
+        if IDENTITY_BINDING_GROUP not in [str(g) for g in as_list(rule.get("apiGroups"))]:
+            continue
+        resources = [str(r) for r in as_list(rule.get("resources"))]
+        verbs = [str(v) for v in as_list(rule.get("verbs"))]
+        if "use-managed-identity" not in verbs and "*" not in verbs:
+            continue
+        if len(resources) != 1 or has_wildcard(resources[0]):
+            report(
+                f"{resource(args)}: lets its subjects use the managed identities {resources}. Name exactly one "
+                "identity's client ID, and bind the role to exactly one service account."
+            )
 
 
 POLICIES: list[Policy] = [
@@ -976,6 +1001,12 @@ POLICIES: list[Policy] = [
                                   "description": "Namespaces that need a lower level, such as Vault's, whose CSI "
                                                  "provider mounts a host directory."}}
         ),
+    ),
+    policy(
+        "identity-binding-role-one-identity",
+        "A ClusterRole that lets its subjects use AKS managed identities (identity binding) names exactly one.",
+        CLUSTER_ROLES,
+        _identity_use,
     ),
     policy(
         "vault-role-one-service-account",

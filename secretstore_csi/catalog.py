@@ -71,6 +71,16 @@ class ExistingSecretForm:
 
 
 @dataclass(frozen=True)
+class ManagedAddOn:
+    """The cloud's managed add-on with the driver and the store's provider (`install: addon`)."""
+
+    title: str
+    """As a message names it: `the EKS add-on aws-secrets-store-csi-driver-provider`."""
+    identities: tuple[str, ...]
+    """The identity modes it serves."""
+
+
+@dataclass(frozen=True)
 class SecretStore(Generic[ClusterT, Principal]):
     name: str
     """The value of `secretstore-csi:store`."""
@@ -93,6 +103,8 @@ class SecretStore(Generic[ClusterT, Principal]):
     install: Callable[[], StoreInstaller[ClusterT, Principal]]
     existing_secret: ExistingSecretForm
     """What a workload's `existing` secret must look like in this store."""
+    add_on: ManagedAddOn | None = None
+    """The cloud's managed add-on for this store, if there is one."""
 
 
 @dataclass(frozen=True)
@@ -108,3 +120,5 @@ class IdentityMode(Generic[ClusterT, Principal]):
     denials: tuple[str, ...]
     """Text in the unauthorized pod's FailedMount event that shows the store refused it."""
     install: Callable[[], IdentityInstaller[ClusterT, Principal]]
+    token_audiences: tuple[str, ...] = ()
+    """Audiences the driver must request besides the store's, for this mode's token exchange."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from secretstore_csi import demo_app, registry
+from secretstore_csi import PROJECT, demo_app, registry
 from secretstore_csi.model import (
     GENERATED_LENGTH,
     SINGLE_VALUE,
@@ -76,7 +76,7 @@ def platform_problems(
     what two workloads must not share, and the limits of the platform's store and identity.
     `values` holds values known only as secrets, by (workload, secret), to size them."""
     store = registry.STORES[platform.store]
-    problems: list[str] = []
+    problems: list[str] = install_problems(platform)
     for workload in workloads:
         given = values or {}
         known = {s.name: {**plain_values(s), **given.get((workload.name, s.name), {})} for s in workload.secrets}
@@ -92,6 +92,24 @@ def platform_problems(
     for settings in platform.settings:
         problems += settings.problems(platform, workloads)
     return problems
+
+
+def install_problems(platform: PlatformConfig) -> list[str]:
+    """Why `install: addon` cannot serve the platform's combination, in one line, or nothing."""
+    if not platform.add_on:
+        return []
+    store = registry.STORES[platform.store]
+    key = f"{PROJECT}:install = 'addon'"
+    if platform.local_cluster:
+        return [f"{key}: a cluster of your own, such as kind, has no managed add-on: expected helm"]
+    if store.add_on is None:
+        return [f"{key}: {store.title} has no managed add-on: expected helm"]
+    if platform.identity not in store.add_on.identities:
+        return [
+            f"{key}: {store.add_on.title} serves the identity modes {', '.join(store.add_on.identities)}, not "
+            f"{platform.identity}: expected helm, or one of those"
+        ]
+    return []
 
 
 def existing_problems(workload: WorkloadSpec, store_name: str) -> list[str]:

@@ -309,6 +309,7 @@ def load(name: str) -> StackConfig:
         driver=common.driver,
         demo_image=common.demo_image,
         local_cluster=registry.CLUSTERS[cloud].local,
+        install=common.install,
     )
     workloads, values = _workloads(name, common)
     problems += checks.platform_problems(platform, workloads, values)

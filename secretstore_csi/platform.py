@@ -50,6 +50,8 @@ class PlatformArgs:
     identity_settings: SettingsModel | None = None
     driver: DriverSettings = DriverSettings()
     demo_image: str = demo_app.IMAGE
+    install: str = "helm"
+    """`helm` (the pinned charts) or `addon` (the cloud's managed add-on)."""
 
     def config(self) -> PlatformConfig:
         """The settings, checked: the combination is registered and each settings object is
@@ -89,6 +91,7 @@ class PlatformArgs:
             driver=self.driver,
             demo_image=self.demo_image,
             local_cluster=cloud.local,
+            install=self.install,
         )
 
 
@@ -109,7 +112,8 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs | PlatformConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         config = args.config() if isinstance(args, PlatformArgs) else args
-        problems = [p for settings in config.settings for p in settings.problems(config, ())]
+        problems = checks.install_problems(config)
+        problems += [p for settings in config.settings for p in settings.problems(config, ())]
         if problems:
             raise ConfigError(problems)
         super().__init__(PLATFORM_TYPE, name, None, opts)
@@ -120,7 +124,8 @@ class Platform(pulumi.ComponentResource):
         self.kubernetes = self.cluster.kubernetes
         self.identity = registry.IDENTITIES[config.identity].install()(name, config, self.cluster, child)
         self.store = registry.STORES[config.store].install()(name, config, self.cluster, child)
-        self.csi = CsiDriver(name, self.kubernetes, self.store.install, config.driver, child)
+        identity_audiences = registry.IDENTITIES[config.identity].token_audiences
+        self.csi = CsiDriver(name, self.kubernetes, self.store.install, config.driver, child, identity_audiences)
         self.outputs = {**self.cluster.outputs, **self.identity.outputs, **self.store.outputs}
         self._namespaces: dict[str, Namespace] = {}
         self._workloads: list[WorkloadSpec] = []
@@ -240,7 +245,8 @@ class Workload(pulumi.ComponentResource):
         identity = platform.identity.grant(name, spec, child)
         store = platform.store.grant(name, spec, identity, child)
         install = platform.store.install
-        names = spec.kubernetes_names(install.provider)
+        # The store's provider names them, whichever way it is installed.
+        names = spec.kubernetes_names(registry.STORES[config.store].provider)
         synced = names.synced_secret if config.driver.sync_secret else None
 
         # The stack's single workload had them in its demo's component.
@@ -253,7 +259,8 @@ class Workload(pulumi.ComponentResource):
             spec,
             names.secret_provider_class,
             objects.secret_provider_class_spec(install.provider, store, identity, synced),
-            _after(_moved(in_namespace, spec, f"{old}-secret-provider-class", old), platform.csi.driver_release),
+            # After the CRD: the driver release's, or the add-on's.
+            _after(_moved(in_namespace, spec, f"{old}-secret-provider-class", old), *platform.csi.crd),
         )
 
         self.namespace = service_account.metadata.namespace
@@ -279,6 +286,7 @@ class Workload(pulumi.ComponentResource):
                 config.driver,
                 before=[*namespace, *platform.csi.releases, *install.ready, spc, service_account],
                 opts=on_cluster,
+                csi_driver=install.csi_driver,
             )
             self.authorized_deployment = demo.authorized_deployment
             self.unauthorized_deployment = demo.unauthorized_deployment

@@ -156,7 +156,13 @@ class ProviderInstall:
     """Values for the provider chart. A chart that bundles the driver must get it turned off
     here: the driver is installed once, as its own release."""
     ready: Sequence[pulumi.Resource] = ()
-    """What a mount needs besides the driver: provider objects the store made itself."""
+    """What a mount needs besides the driver: provider objects the store made itself, or the
+    cloud's add-on."""
+    add_on: bool = False
+    """The cloud's managed add-on installs the driver and the provider: no Helm release, no
+    token requests of the program's own."""
+    csi_driver: str = "secrets-store.csi.k8s.io"
+    """The CSI driver a pod's volume names; GKE's add-on registers one of its own."""
 
 
 class IdentityInstall(Protocol[Principal_co]):

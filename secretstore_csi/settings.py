@@ -639,6 +639,14 @@ class CommonSettings(SettingsModel):
         ),
     ] = None
     sync_secret: Boolean = False
+    install: Annotated[
+        str,
+        Accepted(
+            matching("helm|addon"),
+            "expected helm (the driver and the store's provider as pinned Helm charts) or addon (the cloud's "
+            "managed add-on: EKS, AKS or GKE)",
+        ),
+    ] = "helm"
     rotation: Annotated[
         Rotation,
         _then(
@@ -671,6 +679,13 @@ class PlatformConfig:
     demo_image: str
     local_cluster: bool = False
     """A cluster of the user's own, such as kind, where dev shortcuts are the default."""
+    install: str = "helm"
+    """How the driver and the store's provider get into the cluster: `helm` (pinned charts)
+    or `addon` (the cloud's managed add-on)."""
+
+    @property
+    def add_on(self) -> bool:
+        return self.install == "addon"
 
     def of(self, kind: type[M]) -> M:
         """The settings of this kind: `config.of(AwsClusterSettings).region`."""

@@ -62,12 +62,20 @@ users:
 # What exists in the clouds before the program runs, as their data sources report it.
 
 EXISTING_EKS = "platform-eks"
-EXISTING_EKS_VERSION = "1.33"
+EXISTING_EKS_VERSION = "1.35"
 EXISTING_EKS_ENDPOINT = "https://B2C5E1D0A6F3C9E8D7B4A1F2E3D4C5B6.gr7.eu-central-1.eks.amazonaws.com"
 EXISTING_RESOURCE_GROUP = "platform-rg"
 EXISTING_AKS = "platform-aks"
 EXISTING_AKS_ISSUER = f"https://westeurope.oic.prod-aks.azure.com/{TENANT}/0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5/"
 EXISTING_GKE = "platform-gke"
+
+# The node-wide identity the AKS Key Vault add-on makes (azurekeyvaultsecretsprovider-<cluster>).
+AKS_ADD_ON_IDENTITY = {
+    "clientId": "ad0de7c1-0000-4000-8000-00000000a0a0",
+    "objectId": "ad0de7c1-0000-4000-8000-0000000000b0",
+    "resourceId": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/MC_rg/providers/Microsoft.ManagedIdentity/"
+    "userAssignedIdentities/azurekeyvaultsecretsprovider-aks",
+}
 
 # What AKS returns for the users of a cluster with Entra ID integration, in the exec format
 # (Azure/kubelogin docs/book/src/concepts/exec-plugin.md; the AKS server and client ids of
@@ -125,6 +133,7 @@ class ExistingGke:
     location: str = "us-central1-a"
     workload_pool: bool = True
     autopilot: bool = False
+    secret_manager_add_on: bool = False
     metadata_modes: tuple[str, ...] = ("GKE_METADATA",)
     """The workload metadata mode of each node pool."""
 
@@ -472,6 +481,7 @@ def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "masterAuths": [{"clusterCaCertificate": GKE_CA, "clientCertificate": "", "clientKey": ""}],
         "workloadIdentityConfigs": [{"workloadPool": f"{GCP_PROJECT}.svc.id.goog"}] if cluster.workload_pool else [],
         "enableAutopilot": cluster.autopilot,
+        "secretManagerConfigs": [{"enabled": cluster.secret_manager_add_on, "rotationConfigs": []}],
         "nodePools": [
             {"name": f"pool-{index}", "nodeConfigs": [{"workloadMetadataConfigs": [{"mode": mode}]}]}
             for index, mode in enumerate(cluster.metadata_modes)
@@ -596,6 +606,9 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
     "azure-native:containerservice:ManagedCluster": lambda m, a, name: {
         "name": f"{a.name}1f2e3d4c",
         "oidcIssuerProfile": {"enabled": True, "issuerURL": AKS_ISSUER},
+        **({"addonProfiles": {key: {**profile, "identity": AKS_ADD_ON_IDENTITY}
+                              for key, profile in a.inputs["addonProfiles"].items()}}
+           if a.inputs.get("addonProfiles") else {}),
     },
     "azure-native:keyvault:Vault": lambda m, a, name: {
         "name": a.inputs["vaultName"],

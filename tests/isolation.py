@@ -155,6 +155,28 @@ def _managed_identity_access(run: ProgramRun, client_id: str) -> Access:
     return Access({c["subject"] for c in credentials}, _azure_readable(run, identity.outputs["principalId"]))
 
 
+def _identity_binding_access(run: ProgramRun, client_id: str) -> Access:
+    """An identity bound to the cluster: whom RBAC lets use it (`use-managed-identity` on its
+    client id), and what Key Vault grants it."""
+    (identity,) = [
+        r for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity") if r.outputs["clientId"] == client_id
+    ]
+    roles = {
+        _inputs(role)["metadata"]["name"]
+        for role in run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+        for rule in _inputs(role)["rules"]
+        if "cid.wi.aks.azure.com" in rule["apiGroups"] and "use-managed-identity" in rule["verbs"]
+        and (client_id in rule["resources"] or "*" in rule["resources"])
+    }
+    subjects = {
+        f"system:serviceaccount:{subject['namespace']}:{subject['name']}"
+        for binding in run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+        if _inputs(binding)["roleRef"]["name"] in roles
+        for subject in _inputs(binding)["subjects"]
+    }
+    return Access(subjects, _azure_readable(run, identity.outputs["principalId"]))
+
+
 def _azure_spc(run: ProgramRun, spec: dict[str, Any]) -> set[str]:
     parameters = spec["parameters"]
     documents = yaml.safe_load(parameters["objects"])["array"]
@@ -281,6 +303,7 @@ READINGS: dict[tuple[str, str], Reading] = {
     ("secretsManager", "podIdentity"): Reading(_aws_secrets, _aws_access, "secretReaderRoleArn", lambda r, s: _aws_spc(s)),
     ("keyVault", "application"): Reading(_azure_secrets, _application_access, "clientId", _azure_spc),
     ("keyVault", "managedIdentity"): Reading(_azure_secrets, _managed_identity_access, "clientId", _azure_spc),
+    ("keyVault", "identityBinding"): Reading(_azure_secrets, _identity_binding_access, "clientId", _azure_spc),
     ("secretManager", "workloadIdentity"): Reading(
         _gcp_secrets, _gcp_access, "workloadIdentityPrincipal", lambda r, s: _gcp_spc(s)
     ),

@@ -539,6 +539,9 @@ def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
                            lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image="busybox")),
         "namespaces-restricted":
             lambda: broken(aws_run, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels={})),
+        "identity-binding-role-one-identity":
+            lambda: _added(aws_run, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", {"metadata": {"name": "r"}, "rules": [
+                {"apiGroups": ["cid.wi.aks.azure.com"], "resources": ["*"], "verbs": ["use-managed-identity"]}]}),
         "vault-role-one-service-account":
             lambda: broken(vault_run, "vault:kubernetes/authBackendRole:AuthBackendRole",
                            lambda i: i.update(boundServiceAccountNames=["*"]), name="payments-vault-role"),
@@ -738,8 +741,8 @@ def test_the_pack_is_laid_out_as_the_cli_expects():
 
 
 def test_every_rule_is_mandatory_and_every_knob_has_a_default():
-    assert len(policies.POLICIES) == 21
-    assert len({p.name for p in policies.POLICIES}) == 21
+    assert len(policies.POLICIES) == 22
+    assert len({p.name for p in policies.POLICIES}) == 22
     for policy in policies.POLICIES:
         assert policy.enforcement_level is not None and policy.enforcement_level.value == "mandatory", policy.name
         for knob, schema in (policy.config_schema.properties if policy.config_schema else {}).items():

@@ -54,7 +54,8 @@ def test_a_combination_that_is_not_registered_lists_the_ones_that_are():
         f"{P}:cloud = 'aws', {P}:store = 'keyVault', {P}:identity = 'application': not a registered "
         "combination; expected one of: cloud aws, store secretsManager, identity irsa; cloud aws, store "
         "secretsManager, identity podIdentity; cloud azure, store keyVault, identity application; cloud azure, "
-        "store keyVault, identity managedIdentity; cloud gcp, store secretManager, identity workloadIdentity; "
+        "store keyVault, identity managedIdentity; cloud azure, store keyVault, identity identityBinding; "
+        "cloud gcp, store secretManager, identity workloadIdentity; "
         "cloud aws, store vault, identity kubernetesAuth; cloud azure, store vault, identity kubernetesAuth; "
         "cloud gcp, store vault, identity kubernetesAuth; cloud kubernetes, store vault, identity kubernetesAuth"
     )
@@ -64,7 +65,7 @@ def test_an_unknown_store_or_identity_names_the_ones_there_are():
     assert config_problems("aws-dev", set_={f"{P}:store": "safe", f"{P}:identity": "magic"}) == [
         f"{P}:store = 'safe': expected one of: secretsManager, keyVault, secretManager, vault",
         f"{P}:identity = 'magic': expected one of: irsa, podIdentity, application, managedIdentity, "
-        "workloadIdentity, kubernetesAuth",
+        "identityBinding, workloadIdentity, kubernetesAuth",
     ]
 
 

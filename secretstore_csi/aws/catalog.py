@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from secretstore_csi import charts
-from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import (
+    ClusterSource,
+    ExistingSecretForm,
+    IdentityMode,
+    ManagedAddOn,
+    SecretStore,
+    settings_model,
+)
 
 if TYPE_CHECKING:
     from secretstore_csi.aws.cluster import Eks
     from secretstore_csi.aws.secrets_manager import SecretReaderRole
-    from secretstore_csi.seam import Cluster, ClusterBuilder, IdentityInstaller, StoreInstaller
+    from secretstore_csi.seam import ClusterBuilder, IdentityInstaller, StoreInstaller
 
 SETTINGS = "secretstore_csi.aws.settings"
 
@@ -21,7 +28,7 @@ def _eks() -> ClusterBuilder[Eks]:
     return build
 
 
-def _secrets_manager() -> StoreInstaller[Cluster, SecretReaderRole]:
+def _secrets_manager() -> StoreInstaller[Eks, SecretReaderRole]:
     from secretstore_csi.aws.secrets_manager import SecretsManager
 
     return SecretsManager
@@ -47,7 +54,7 @@ EKS: ClusterSource[Eks] = ClusterSource(
     build=_eks,
 )
 
-SECRETS_MANAGER: SecretStore[Cluster, SecretReaderRole] = SecretStore(
+SECRETS_MANAGER: SecretStore[Eks, SecretReaderRole] = SecretStore(
     name="secretsManager",
     title="AWS Secrets Manager",
     settings=settings_model(SETTINGS, "SecretsManagerSettings"),
@@ -68,6 +75,10 @@ SECRETS_MANAGER: SecretStore[Cluster, SecretReaderRole] = SecretStore(
         r"[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6}",
         form="the secret's whole ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters> "
         "(`aws secretsmanager describe-secret --secret-id <name> --query ARN`)",
+    ),
+    # Since November 2025; the provider reads IRSA's and Pod Identity's tokens as the chart's.
+    add_on=ManagedAddOn(
+        title="the EKS add-on aws-secrets-store-csi-driver-provider", identities=("irsa", "podIdentity")
     ),
 )
 

@@ -18,18 +18,28 @@ from typing import Any
 
 import pulumi
 import yaml
+from pulumi_aws import eks as aws_eks
 from pulumi_aws import iam as aws_iam
 from pulumi_aws import secretsmanager
 
-from secretstore_csi.aws import iam
+from secretstore_csi import ownership
+from secretstore_csi.aws import existing, iam
 from secretstore_csi.aws.catalog import SECRETS_MANAGER
-from secretstore_csi.aws.settings import AwsClusterSettings, SecretsManagerSettings, longest_arns, workload_region
-from secretstore_csi.model import StoreSecret, WorkloadSpec
-from secretstore_csi.seam import Cluster, IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
+from secretstore_csi.aws.cluster import Eks
+from secretstore_csi.aws.settings import (
+    ADD_ON_VERSION,
+    AwsClusterSettings,
+    SecretsManagerSettings,
+    longest_arns,
+    workload_region,
+)
+from secretstore_csi.model import DriverSettings, StoreSecret, WorkloadSpec
+from secretstore_csi.seam import IdentityBinding, ProviderInstall, StoreBinding, top_aliases, was_at_top
 from secretstore_csi.secret_values import secret_value
 from secretstore_csi.settings import PlatformConfig
 
 _JMESPATH_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ADD_ON = existing.SECRETS_STORE_ADD_ON
 
 
 @dataclass(frozen=True)
@@ -75,12 +85,33 @@ def _checked_policy(arns: Sequence[str]) -> str:
     return document
 
 
-class SecretsManager:
-    """Secrets Manager's part per cluster: the AWS provider chart, told the region."""
+def add_on_values(driver: DriverSettings) -> dict[str, Any]:
+    """The EKS add-on's configuration: the driver's keys of the provider chart, which the
+    add-on takes as they are (aws/secrets-store-csi-driver-provider-aws, the add-on tests'
+    tests/addon_config_values.yaml). The audiences are those the driver requests for the
+    provider's two exchanges, as with the Helm release."""
+    driver_values: dict[str, Any] = {
+        "enableSecretRotation": driver.rotation_poll_interval is not None,
+        "syncSecret": {"enabled": driver.sync_secret},
+        "tokenRequests": [{"audience": audience} for audience in SECRETS_MANAGER.token_audiences],
+    }
+    if driver.rotation_poll_interval is not None:
+        driver_values["rotationPollInterval"] = driver.rotation_poll_interval
+    return {"secrets-store-csi-driver": driver_values}
 
-    def __init__(self, name: str, config: PlatformConfig, cluster: Cluster, opts: pulumi.ResourceOptions) -> None:
+
+class SecretsManager:
+    """Secrets Manager's part per cluster: the AWS provider chart, told the region, or the EKS
+    add-on with the driver and the provider."""
+
+    def __init__(self, name: str, config: PlatformConfig, cluster: Eks, opts: pulumi.ResourceOptions) -> None:
         self.settings = config.of(SecretsManagerSettings)
         self.region = config.of(AwsClusterSettings).region
+        failover = self.settings.failover_region
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {"failoverRegion": failover} if failover else {}
+        if config.add_on:
+            self.install = self._add_on(name, config, cluster, opts)
+            return
         self.install = ProviderInstall(
             provider=SECRETS_MANAGER.provider,
             token_audiences=SECRETS_MANAGER.token_audiences,
@@ -94,8 +125,32 @@ class SecretsManager:
                 "secrets-store-csi-driver": {"install": False},
             },
         )
-        failover = self.settings.failover_region
-        self.outputs: Mapping[str, pulumi.Input[Any]] = {"failoverRegion": failover} if failover else {}
+
+    @staticmethod
+    def _add_on(name: str, config: PlatformConfig, cluster: Eks, opts: pulumi.ResourceOptions) -> ProviderInstall:
+        """The EKS add-on, pinned; on an existing cluster that has it already, the cluster's."""
+        found = existing.add_on(config.of(AwsClusterSettings), cluster.found, ADD_ON) if cluster.found else None
+        if isinstance(found, aws_eks.GetAddonResult) and not ownership.ours(found.tags):
+            pulumi.log.warn(
+                f"Cluster {cluster.found.name if cluster.found else ''} has the EKS add-on {ADD_ON} already: the "
+                "stack uses it as it is, with the rotation and sync its owner configured.",
+                resource=opts.parent,
+            )
+            return ProviderInstall(
+                provider=SECRETS_MANAGER.provider, token_audiences=(), add_on=True
+            )
+        add_on = aws_eks.Addon(
+            f"{name}-secrets-store-add-on",
+            cluster_name=cluster.cluster_name,
+            addon_name=ADD_ON,
+            addon_version=ADD_ON_VERSION,
+            configuration_values=json.dumps(add_on_values(config.driver), sort_keys=True),
+            # Never over what is there: a Helm-installed driver makes the create fail.
+            resolve_conflicts_on_create="NONE",
+            tags=ownership.owner_tags() if cluster.found is not None else None,
+            opts=pulumi.ResourceOptions(parent=opts.parent),
+        )
+        return ProviderInstall(provider=SECRETS_MANAGER.provider, token_audiences=(), ready=[add_on], add_on=True)
 
     def grant(
         self,

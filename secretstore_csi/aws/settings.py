@@ -98,6 +98,14 @@ class AwsClusterSettings(ManagedClusterSettings):
         return []
 
 
+# The EKS add-on with the driver and the AWS provider, pinned: the build of the provider 3.1.1
+# that the Helm path pins too. AWS offers it for Kubernetes 1.35 and 1.36: `aws eks
+# describe-addon-versions --kubernetes-version 1.35` lists v3.1.1-eksbuild.1 for both
+# (aws-controllers-k8s/test-infra #1051, 2026-08-12), where it is 1.35's default (#983).
+ADD_ON_VERSION = "v3.1.1-eksbuild.1"
+ADD_ON_KUBERNETES_VERSIONS = ("1.35", "1.36")
+
+
 def recovery_window(value: Any) -> int:
     days = int(matching(r"[0-9]{1,2}")(value))
     if days != 0 and not 7 <= days <= 30:
@@ -129,7 +137,7 @@ class SecretsManagerSettings(SettingsModel):
     """Where every secret is replicated, for mounts to read when the primary region fails."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
-        problems = []
+        problems = add_on_problems(platform)
         region = platform.of(AwsClusterSettings).region
         if self.failover_region == region:
             problems.append(
@@ -163,6 +171,42 @@ class SecretsManagerSettings(SettingsModel):
             if problem:
                 problems.append(f"{workload.config_path}secrets: {problem}")
         return problems
+
+
+def add_on_problems(platform: PlatformConfig) -> list[str]:
+    """The pinned add-on against the cluster's Kubernetes version, and, on an existing cluster
+    with `install: helm`, an add-on whose driver the Helm release would collide with."""
+    from secretstore_csi import ownership
+    from secretstore_csi.aws import existing
+
+    cluster = platform.of(AwsClusterSettings)
+    found = existing.cluster(cluster)
+    if isinstance(found, Missing):
+        return []
+    version = found.version if found is not None else cluster.kubernetes_version
+    key = f"{PROJECT}:install = 'addon'"
+    if platform.add_on and version not in ADD_ON_KUBERNETES_VERSIONS:
+        return [
+            f"{key}: the pinned add-on {existing.SECRETS_STORE_ADD_ON} {ADD_ON_VERSION} is offered for Kubernetes "
+            f"{' and '.join(ADD_ON_KUBERNETES_VERSIONS)}, and the cluster runs {version}: expected helm, or a "
+            f"cluster on one of those (`aws eks describe-addon-versions --addon-name {existing.SECRETS_STORE_ADD_ON} "
+            f"--kubernetes-version {version}`)"
+        ]
+    if found is not None and not platform.add_on:
+        add_on = existing.add_on(cluster, found, existing.SECRETS_STORE_ADD_ON)
+        if not isinstance(add_on, Missing):
+            fix = (
+                "the stack added it with install addon: switching takes two steps, removing the add-on first "
+                "(README, Managed add-ons)"
+                if ownership.ours(add_on.tags)
+                else "set install to addon, which uses it"
+            )
+            return [
+                f"{PROJECT}:install = 'helm': cluster {found.name} runs the EKS add-on "
+                f"{existing.SECRETS_STORE_ADD_ON}, whose Secrets Store CSI Driver the stack's Helm release would "
+                f"collide with on the CSIDriver object: {fix}"
+            ]
+    return []
 
 
 def arn_region(arn: str) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from secretstore_csi import charts
-from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import (
+    ClusterSource,
+    ExistingSecretForm,
+    IdentityMode,
+    ManagedAddOn,
+    SecretStore,
+    settings_model,
+)
 
 if TYPE_CHECKING:
     from secretstore_csi.azure.cluster import Aks
@@ -33,6 +40,12 @@ def _application() -> IdentityInstaller[Aks, VaultReader]:
     from secretstore_csi.azure.application import EntraApplications
 
     return EntraApplications
+
+
+def _identity_binding() -> IdentityInstaller[Aks, VaultReader]:
+    from secretstore_csi.azure.identity_binding import IdentityBindings
+
+    return IdentityBindings
 
 
 def _managed_identity() -> IdentityInstaller[Aks, VaultReader]:
@@ -69,6 +82,12 @@ KEY_VAULT: SecretStore[Aks, VaultReader] = SecretStore(
         form="the secret's URL without a version, https://<vault>.vault.azure.net/secrets/<name> "
         "(`az keyvault secret show --vault-name <vault> --name <name> --query id`, its last part left out)",
     ),
+    # The add-on's driver requests the workload identity token the provider exchanges (AKS
+    # docs, csi-secrets-store-identity-access.md). Whether it requests identity binding's
+    # api://AKSIdentityBinding is not documented.
+    add_on=ManagedAddOn(
+        title="the AKS add-on azure-keyvault-secrets-provider", identities=("application", "managedIdentity")
+    ),
 )
 
 APPLICATION: IdentityMode[Aks, VaultReader] = IdentityMode(
@@ -92,6 +111,23 @@ MANAGED_IDENTITY: IdentityMode[Aks, VaultReader] = IdentityMode(
     install=_managed_identity,
 )
 
+IDENTITY_BINDING: IdentityMode[Aks, VaultReader] = IdentityMode(
+    name="identityBinding",
+    title="a managed identity bound to the cluster, used by one service account (identity binding)",
+    settings=settings_model(SETTINGS, "IdentityBindingSettings"),
+    store=KEY_VAULT,
+    clusters=("azure",),
+    # The proxy refuses a service account RBAC does not let use the identity; the provider's
+    # azidentity ClientAssertionCredential reports it as "ClientAssertionCredential
+    # authentication failed." with the proxy's response (azidentity errors.go,
+    # AuthenticationFailedError.Error; client_assertion_credential.go, credNameAssertion).
+    denials=("ClientAssertionCredential authentication failed",),
+    install=_identity_binding,
+    # The token the provider hands the AKS token proxy (provider 1.8, pkg/auth/auth.go,
+    # IdentityBindingTokenAudience).
+    token_audiences=("api://AKSIdentityBinding",),
+)
+
 CLUSTERS = (AKS,)
 STORES = (KEY_VAULT,)
-IDENTITIES = (APPLICATION, MANAGED_IDENTITY)
+IDENTITIES = (APPLICATION, MANAGED_IDENTITY, IDENTITY_BINDING)

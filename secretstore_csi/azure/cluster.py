@@ -13,6 +13,7 @@ from pulumi_azure_native import containerservice, resources
 
 from secretstore_csi.azure import existing
 from secretstore_csi.azure.settings import AzureClusterSettings
+from secretstore_csi.model import DriverSettings
 from secretstore_csi.seam import MOVED_FROM_STACK, Cluster, KubernetesCluster, connect, was_at_top
 from secretstore_csi.settings import PlatformConfig
 
@@ -40,6 +41,11 @@ class Aks(Cluster, Protocol):
         """The cluster's OIDC issuer, which each federated credential trusts."""
         ...
 
+    @property
+    def cluster_name(self) -> pulumi.Output[str]:
+        """The managed cluster's name, which an identity binding names."""
+        ...
+
 
 class AksCluster(pulumi.ComponentResource):
     """A resource group holding an AKS cluster with an OIDC issuer, and its Kubernetes provider."""
@@ -48,8 +54,16 @@ class AksCluster(pulumi.ComponentResource):
     kubernetes: KubernetesCluster
     resource_group_name: pulumi.Output[str]
     issuer_url: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
 
-    def __init__(self, name: str, settings: AzureClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: AzureClusterSettings,
+        opts: pulumi.ResourceOptions | None = None,
+        add_on: Mapping[str, str] | None = None,
+    ) -> None:
+        """`add_on`: the config of the Key Vault add-on to turn on (`install: addon`)."""
         # Before a platform held it, it was at the top of the stack.
         super().__init__(
             "secretstore-csi:azure:AksCluster",
@@ -69,6 +83,11 @@ class AksCluster(pulumi.ComponentResource):
                 type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
             ),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            addon_profiles={
+                existing.DRIVER_ADD_ON: containerservice.ManagedClusterAddonProfileArgs(enabled=True, config=add_on)
+            }
+            if add_on is not None
+            else None,
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True)
             ),
@@ -94,6 +113,7 @@ class AksCluster(pulumi.ComponentResource):
                 child, pulumi.ResourceOptions(ignore_changes=["agentPoolProfiles[0].count"])
             ),
         )
+        self.cluster_name = self.aks.name
         self.issuer_url: pulumi.Output[str] = self.aks.oidc_issuer_profile.apply(
             lambda profile: profile.issuer_url if profile else ""
         )
@@ -117,6 +137,7 @@ class ExistingAksCluster(pulumi.ComponentResource):
     kubernetes: KubernetesCluster
     resource_group_name: pulumi.Output[str]
     issuer_url: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
 
     def __init__(
         self,
@@ -127,6 +148,7 @@ class ExistingAksCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("secretstore-csi:azure:ExistingAksCluster", name, None, opts)
         self.resource_group_name = pulumi.Output.from_input(found.resource_group)
+        self.cluster_name = pulumi.Output.from_input(found.name)
         self.issuer_url = pulumi.Output.from_input(found.oidc_issuer_url)
         kubeconfig = existing.user_kubeconfig(settings, found)
         # The config check refused credentials that cannot be listed.
@@ -147,11 +169,19 @@ class ExistingAksCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": found.name})
 
 
+def add_on_config(driver: DriverSettings) -> dict[str, str]:
+    """The Key Vault add-on's config: rotation as AKS takes it, strings only (AKS docs,
+    csi-secrets-store-configuration-options.md: enableSecretRotation, rotationPollInterval)."""
+    if driver.rotation_poll_interval is None:
+        return {"enableSecretRotation": "false"}
+    return {"enableSecretRotation": "true", "rotationPollInterval": driver.rotation_poll_interval}
+
+
 def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> Aks:
     settings = config.of(AzureClusterSettings)
     found = existing.cluster(settings)
     if found is None:
-        return AksCluster(name, settings, opts)
+        return AksCluster(name, settings, opts, add_on=add_on_config(config.driver) if config.add_on else None)
     # The config check refused a cluster that cannot be read.
     assert isinstance(found, existing.FoundAksCluster), found
     return ExistingAksCluster(name, settings, found, opts)

@@ -75,6 +75,12 @@ class KeyVault:
         self.settings = config.of(KeyVaultSettings)
         self.cluster = cluster
         self.client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=opts.parent))
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {"tenantId": self.client.tenant_id}
+        if config.add_on:
+            # The cluster's add-on brings the driver and the provider; its own node-wide
+            # identity is never granted anything: each workload's identity is.
+            self.install = ProviderInstall(provider=KEY_VAULT.provider, token_audiences=(), add_on=True)
+            return
         self.install = ProviderInstall(
             provider=KEY_VAULT.provider,
             token_audiences=KEY_VAULT.token_audiences,
@@ -83,7 +89,6 @@ class KeyVault:
             # CSIDriver, ServiceAccount and ClusterRoles of the shared driver release.
             chart_values={"secrets-store-csi-driver": {"install": False}},
         )
-        self.outputs: Mapping[str, pulumi.Input[Any]] = {"tenantId": self.client.tenant_id}
 
     def grant(
         self, name: str, workload: WorkloadSpec, identity: IdentityBinding[VaultReader], opts: pulumi.ResourceOptions

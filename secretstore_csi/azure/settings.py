@@ -111,12 +111,20 @@ class AzureClusterSettings(ManagedClusterSettings):
                     f"cannot be listed (Azure said: {kubeconfig.reason}); expected the role Azure Kubernetes Service "
                     "Cluster User Role on the cluster, which `az aks get-credentials` needs too"
                 ]
-        if isinstance(found, existing.FoundAksCluster) and found.driver_add_on:
+        if isinstance(found, existing.FoundAksCluster) and found.driver_add_on and not platform.add_on:
             return [
                 f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster runs the AKS add-on "
-                "azure-keyvault-secrets-provider, whose Secrets Store CSI Driver would collide with the stack's; "
-                f"turn it off (`az aks disable-addons --addons azure-keyvault-secrets-provider --resource-group "
-                f"{found.resource_group} --name {found.name}`) or use another cluster"
+                "azure-keyvault-secrets-provider, whose Secrets Store CSI Driver the stack's Helm release would "
+                f"collide with: set {PROJECT}:install to addon, which uses it, or turn it off (`az aks "
+                f"disable-addons --addons azure-keyvault-secrets-provider --resource-group {found.resource_group} "
+                f"--name {found.name}`)"
+            ]
+        if isinstance(found, existing.FoundAksCluster) and platform.add_on and not found.driver_add_on:
+            return [
+                f"{PROJECT}:install = 'addon': cluster {found.name} does not run the AKS add-on "
+                "azure-keyvault-secrets-provider, and the stack changes no cluster it does not own: turn it on "
+                f"(`az aks enable-addons --addons azure-keyvault-secrets-provider --resource-group "
+                f"{found.resource_group} --name {found.name}`), or use helm"
             ]
         return []
 
@@ -321,13 +329,25 @@ class ManagedIdentitySettings(SettingsModel):
     workload's secrets."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
-        problems = federation_problems(platform)
-        assignments = sum(len(workload.secrets) for workload in workloads)
-        if assignments <= ROLE_ASSIGNMENTS_MAX:
-            return problems
-        return [
-            *problems,
-            f"{PROJECT}:workloads: {assignments} secrets, each with a role assignment for its workload's identity: "
-            f"expected at most {ROLE_ASSIGNMENTS_MAX}, the role assignments Azure allows in a subscription (its "
-            "other assignments count too)"
-        ]
+        return federation_problems(platform) + assignment_problems(workloads)
+
+
+def assignment_problems(workloads: Sequence[WorkloadSpec]) -> list[str]:
+    """One role assignment per secret, for its workload's identity, against Azure's cap."""
+    assignments = sum(len(workload.secrets) for workload in workloads)
+    if assignments <= ROLE_ASSIGNMENTS_MAX:
+        return []
+    return [
+        f"{PROJECT}:workloads: {assignments} secrets, each with a role assignment for its workload's identity: "
+        f"expected at most {ROLE_ASSIGNMENTS_MAX}, the role assignments Azure allows in a subscription (its "
+        "other assignments count too)"
+    ]
+
+
+class IdentityBindingSettings(SettingsModel):
+    """Identity binding has no settings: each workload's identity is bound to the cluster, and
+    Kubernetes RBAC lets exactly its service account use it. No federated credential per
+    service account, so no cap of 20; Key Vault grants the identity each secret."""
+
+    def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        return federation_problems(platform) + assignment_problems(workloads)

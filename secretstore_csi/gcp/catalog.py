@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from secretstore_csi.catalog import ClusterSource, ExistingSecretForm, IdentityMode, SecretStore, settings_model
+from secretstore_csi.catalog import (
+    ClusterSource,
+    ExistingSecretForm,
+    IdentityMode,
+    ManagedAddOn,
+    SecretStore,
+    settings_model,
+)
 
 if TYPE_CHECKING:
     from secretstore_csi.gcp.cluster import Gke
@@ -61,6 +68,8 @@ SECRET_MANAGER: SecretStore[Gke, WorkloadPrincipal] = SecretStore(
         form="the secret's name, projects/<project>/secrets/<id>, without a version "
         "(`gcloud secrets describe <id> --format 'value(name)'`)",
     ),
+    # GKE's add-on reads Secret Manager with the pod's Workload Identity Federation principal.
+    add_on=ManagedAddOn(title="GKE's Secret Manager add-on", identities=("workloadIdentity",)),
 )
 
 WORKLOAD_IDENTITY: IdentityMode[Gke, WorkloadPrincipal] = IdentityMode(

@@ -17,8 +17,9 @@ from pulumi_gcp import container, projects
 from secretstore_csi.gcp import existing
 from secretstore_csi.gcp.settings import GcpClusterSettings
 from secretstore_csi.login import exec_kubeconfig
+from secretstore_csi.model import DriverSettings
 from secretstore_csi.seam import Cluster, KubernetesCluster, connect, was_at_top
-from secretstore_csi.settings import PlatformConfig
+from secretstore_csi.settings import PlatformConfig, go_duration_ns
 
 CONTAINER_API = "container.googleapis.com"
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
@@ -88,7 +89,14 @@ class GkeCluster(pulumi.ComponentResource):
     workload_pool: str
     reported_workload_pool: pulumi.Output[str]
 
-    def __init__(self, name: str, settings: GcpClusterSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: GcpClusterSettings,
+        opts: pulumi.ResourceOptions | None = None,
+        add_on: container.ClusterSecretManagerConfigArgs | None = None,
+    ) -> None:
+        """`add_on`: GKE's Secret Manager add-on to turn on (`install: addon`)."""
         # Before a platform held it, it was at the top of the stack.
         super().__init__(
             "secretstore-csi:gcp:GkeCluster",
@@ -114,6 +122,7 @@ class GkeCluster(pulumi.ComponentResource):
             remove_default_node_pool=True,
             initial_node_count=1,
             deletion_protection=settings.deletion_protection,
+            secret_manager_config=add_on,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.api])),
         )
         self.node_pool = container.NodePool(
@@ -190,11 +199,20 @@ class ExistingGkeCluster(pulumi.ComponentResource):
         self.register_outputs({"clusterName": found.name})
 
 
+def add_on_config(driver: DriverSettings) -> container.ClusterSecretManagerConfigArgs:
+    """GKE's Secret Manager add-on, with rotation at the stack's interval in seconds."""
+    rotation = None
+    if driver.rotation_poll_interval is not None:
+        seconds = go_duration_ns(driver.rotation_poll_interval) // 10**9
+        rotation = container.ClusterSecretManagerConfigRotationConfigArgs(enabled=True, rotation_interval=f"{seconds}s")
+    return container.ClusterSecretManagerConfigArgs(enabled=True, rotation_config=rotation)
+
+
 def build(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> Gke:
     settings = config.of(GcpClusterSettings)
     found = existing.cluster(settings)
     if found is None:
-        return GkeCluster(name, settings, opts)
+        return GkeCluster(name, settings, opts, add_on=add_on_config(config.driver) if config.add_on else None)
     # The config check refused a cluster that cannot be read.
     assert isinstance(found, existing.FoundGkeCluster), found
     return ExistingGkeCluster(name, found, opts)

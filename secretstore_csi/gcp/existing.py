@@ -27,6 +27,8 @@ class FoundGkeCluster:
     """Node pools whose pods get the node's identity instead of their service account's."""
     autopilot: bool
     """Autopilot refuses the privileged DaemonSets of the driver and the provider."""
+    secret_manager_add_on: bool
+    """Whether GKE's Secret Manager add-on is on."""
 
 
 def _cluster(settings: GcpClusterSettings) -> FoundGkeCluster | Missing:
@@ -57,6 +59,7 @@ def _cluster(settings: GcpClusterSettings) -> FoundGkeCluster | Missing:
         workload_pool=pools[0] if pools else "",
         pools_off_the_metadata_server=off,
         autopilot=bool(found.enable_autopilot),
+        secret_manager_add_on=any(config.enabled for config in found.secret_manager_configs or []),
     )
 
 

@@ -35,6 +35,8 @@ from secretstore_csi.secret_values import secret_value
 from secretstore_csi.settings import PlatformConfig
 
 SECRET_MANAGER_API = "secretmanager.googleapis.com"
+ADD_ON_PROVIDER = "gke"
+ADD_ON_DRIVER = "secrets-store-gke.csi.k8s.io"
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 # A generated prefix is the workload's name and a random suffix: stacks that share a project
 # do not clash.
@@ -51,17 +53,21 @@ def latest_version(name: str) -> str:
     return f"{name}/versions/latest"
 
 
-def provider_secrets(names: list[str], secrets: tuple[StoreSecret, ...]) -> str:
+def provider_secrets(names: list[str], secrets: tuple[StoreSecret, ...], keys: bool = True) -> str:
     """The SecretProviderClass `secrets` parameter: each mounted file, from its secret's
-    latest version, and each key of a JSON secret through `extractJSONKey`."""
+    latest version, and, with `keys`, each key of a JSON secret through `extractJSONKey`."""
     entries = []
     for spec, name in zip(secrets, names, strict=True):
         entries.append({"resourceName": latest_version(name), "path": spec.name})
         entries += [
             {"resourceName": latest_version(name), "path": spec.key_file(key), "extractJSONKey": key}
-            for key in spec.keys
+            for key in (spec.keys if keys else ())
         ]
     return yaml.safe_dump(entries, sort_keys=False)
+
+
+def mounted_files(secrets: tuple[StoreSecret, ...], keys: bool = True) -> list[str]:
+    return [file for spec in secrets for file in (spec.files if keys else [spec.name])]
 
 
 STORE_TYPE = "secretstore-csi:gcp:SecretManagerStore"
@@ -78,6 +84,17 @@ class SecretManager(pulumi.ComponentResource):
         # Both were in the store of the stack's single workload.
         moved = moved_from(name, STORE_TYPE)
         self.api = enable_api(f"{name}-secretmanager-api", cluster.project, SECRET_MANAGER_API, self, moved)
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {}
+        # GKE's add-on documents no extractJSONKey: each secret is mounted whole, as Key Vault's are.
+        self.keys = not config.add_on
+        if config.add_on:
+            # GKE's add-on runs its own driver, secrets-store-gke.csi.k8s.io, with provider `gke`
+            # (Secret Manager docs, "Use Secret Manager add-on with GKE").
+            self.install = ProviderInstall(
+                provider=ADD_ON_PROVIDER, token_audiences=(), add_on=True, csi_driver=ADD_ON_DRIVER
+            )
+            self.register_outputs({})
+            return
         self.provider = GcpProvider(
             f"{name}-gcp-provider", cluster.kubernetes, opts=pulumi.ResourceOptions(parent=self, aliases=moved)
         )
@@ -88,7 +105,6 @@ class SecretManager(pulumi.ComponentResource):
             token_audiences=(cluster.workload_pool,),
             ready=[self.provider.daemonset],
         )
-        self.outputs: Mapping[str, pulumi.Input[Any]] = {}
         self.register_outputs({})
 
     def grant(
@@ -101,8 +117,10 @@ class SecretManager(pulumi.ComponentResource):
         store = SecretManagerStore(name, self.settings, self.cluster, self.api, workload, identity.reader, opts)
         names = pulumi.Output.all(*store.names)
         return StoreBinding(
-            parameters={"secrets": names.apply(lambda values: provider_secrets(list(values), workload.secrets))},
-            mounted_files=[file for spec in workload.secrets for file in spec.files],
+            parameters={
+                "secrets": names.apply(lambda values: provider_secrets(list(values), workload.secrets, self.keys))
+            },
+            mounted_files=mounted_files(workload.secrets, self.keys),
             ready=[*store.versions, *store.grants],
             outputs={
                 "secretManagerSecretIds": store.ids,

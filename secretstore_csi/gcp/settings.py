@@ -133,11 +133,17 @@ class GcpClusterSettings(ManagedClusterSettings):
                 f"cluster there (`gcloud container clusters list --project {self.project}`), at gcp:zone for a "
                 "zonal cluster or gcp:region for a regional one"
             ]
-        if isinstance(found, existing.FoundGkeCluster) and found.autopilot:
+        if isinstance(found, existing.FoundGkeCluster) and platform.add_on and not found.secret_manager_add_on:
+            return [
+                f"{PROJECT}:install = 'addon': cluster {found.name} does not run GKE's Secret Manager add-on, and "
+                "the stack changes no cluster it does not own: turn it on (`gcloud container clusters update "
+                f"{found.name} --location {found.location} --enable-secret-manager`), or use helm"
+            ]
+        if isinstance(found, existing.FoundGkeCluster) and found.autopilot and not platform.add_on:
             return [
                 f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster is Autopilot, which refuses "
                 "the privileged DaemonSets of the Secrets Store CSI Driver and its provider: expected a Standard "
-                "cluster"
+                f"cluster, or {PROJECT}:install addon (GKE's Secret Manager add-on)"
             ]
         return []
 
@@ -166,6 +172,13 @@ def secret_id_name(settings: SecretManagerSettings, workload: WorkloadSpec, secr
     return workload.resource_name(secret)
 
 
+SYNC_BY_ADD_ON = (
+    "GKE's Secret Manager add-on does not sync mounted secrets to Kubernetes Secrets (Secret Manager docs, "
+    "the add-on's limitations); GKE's own secret sync (secret_sync_config, GKE 1.34 and later) syncs through "
+    "SecretSync objects of its own, which this stack does not make"
+)
+
+
 class SecretManagerSettings(SettingsModel):
     secret_id_prefix: Annotated[
         str | None,
@@ -178,6 +191,8 @@ class SecretManagerSettings(SettingsModel):
     """None: the workload's name and a random suffix, so that stacks sharing a project do not clash."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
+        if platform.add_on and platform.driver.sync_secret:
+            return [f"{PROJECT}:syncSecret = true with {PROJECT}:install = 'addon': {SYNC_BY_ADD_ON}: expected helm"]
         if self.secret_id_prefix is None:
             return []
         for workload in workloads:

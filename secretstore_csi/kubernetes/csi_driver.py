@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -17,12 +17,14 @@ SYSTEM_NAMESPACE = "kube-system"
 TYPE = "secretstore-csi:kubernetes:CsiDriver"
 
 
-def driver_values(cluster: KubernetesCluster, install: ProviderInstall, driver: DriverSettings) -> dict[str, Any]:
-    """Values for the shared driver release."""
+def driver_values(
+    cluster: KubernetesCluster, install: ProviderInstall, driver: DriverSettings, audiences: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Values for the shared driver release; `audiences`: the identity mode's own, if any."""
     values: dict[str, Any] = {
         # Since the provider charts stopped minting tokens, the driver must request a token
         # for each audience its provider exchanges; without them every mount fails.
-        "tokenRequests": [{"audience": audience} for audience in install.token_audiences],
+        "tokenRequests": [{"audience": audience} for audience in [*install.token_audiences, *audiences]],
         # Installs the RBAC that lets the driver write the synced Kubernetes Secret.
         "syncSecret": {"enabled": driver.sync_secret},
         "enableSecretRotation": driver.rotation_poll_interval is not None,
@@ -66,14 +68,23 @@ class CsiDriver(pulumi.ComponentResource):
         install: ProviderInstall,
         driver: DriverSettings,
         opts: pulumi.ResourceOptions | None = None,
+        audiences: Sequence[str] = (),
     ) -> None:
         # Its name before a platform held it, at the top of the stack.
         moved = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-demo", parent=pulumi.ROOT_STACK_RESOURCE)])
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, moved))
+        self.releases: list[pulumi.Resource] = []
+        self.crd: list[pulumi.Resource] = list(install.ready)
+        """What brings the SecretProviderClass CRD: the driver release, or the add-on."""
+        if install.add_on:
+            # The cloud's add-on brings both; the store made it, and says so in `install.ready`.
+            self.register_outputs({})
+            return
         on_cluster = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
-        values = driver_values(cluster, install, driver)
+        values = driver_values(cluster, install, driver, audiences)
         self.driver_release = _release(name, "driver", charts.DRIVER, values, on_cluster)
-        self.releases: list[pulumi.Resource] = [self.driver_release]
+        self.releases.append(self.driver_release)
+        self.crd = [self.driver_release]
         if install.chart is not None:
             self.releases.append(
                 _release(name, "provider", install.chart, install.chart_values, on_cluster)

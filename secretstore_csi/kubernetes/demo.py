@@ -52,6 +52,7 @@ def demo_deployment_args(
     synced_files: Sequence[str] = (),
     annotations: Mapping[str, str] | None = None,
     pod_labels: Mapping[str, str] | None = None,
+    csi_driver: str = CSI_DRIVER,
 ) -> dict[str, Any]:
     """The arguments of one hello-server Deployment that mounts the secret store volume.
 
@@ -102,7 +103,7 @@ def demo_deployment_args(
             VolumeArgs(
                 name=demo_app.VOLUME,
                 csi=CSIVolumeSourceArgs(
-                    driver=CSI_DRIVER,
+                    driver=csi_driver,
                     read_only=True,
                     volume_attributes={"secretProviderClass": secret_provider_class},
                 ),
@@ -136,6 +137,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
         driver: DriverSettings,
         before: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
+        csi_driver: str = CSI_DRIVER,
     ) -> None:
         """`before`: what both pods need first (the workload's ServiceAccount and
         SecretProviderClass, the driver and the provider), so that destroy deletes the pods
@@ -156,6 +158,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 synced_secret=names.synced_secret if driver.sync_secret else None,
                 synced_files=store.mounted_files if driver.sync_secret else (),
                 pod_labels=identity.pod_labels,
+                csi_driver=csi_driver,
             ),
             opts=_after(child, *before, *identity.ready, *store.ready),
         )
@@ -175,6 +178,7 @@ class SecretStoreDemo(pulumi.ComponentResource):
                 # a missing Secret.
                 annotations={"pulumi.com/skipAwait": "true"},
                 pod_labels=identity.pod_labels,
+                csi_driver=csi_driver,
             ),
             opts=_after(child, *before, *store.ready),
         )

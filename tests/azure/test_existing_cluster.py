@@ -104,9 +104,9 @@ def test_a_cluster_that_cannot_federate_is_refused(identity: str, cluster: Exist
 def test_a_cluster_with_the_key_vault_add_on_is_refused_as_its_driver_would_collide():
     assert _problems(World(aks=[ExistingAks(driver_add_on=True)])) == [
         f"{P}:existingCluster = '{EXISTING_AKS}': the cluster runs the AKS add-on azure-keyvault-secrets-provider, "
-        "whose Secrets Store CSI Driver would collide with the stack's; turn it off (`az aks disable-addons "
-        f"--addons azure-keyvault-secrets-provider --resource-group {EXISTING_RESOURCE_GROUP} --name "
-        f"{EXISTING_AKS}`) or use another cluster"
+        f"whose Secrets Store CSI Driver the stack's Helm release would collide with: set {P}:install to addon, "
+        "which uses it, or turn it off (`az aks disable-addons --addons azure-keyvault-secrets-provider "
+        f"--resource-group {EXISTING_RESOURCE_GROUP} --name {EXISTING_AKS}`)"
     ]
 
 

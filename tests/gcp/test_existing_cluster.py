@@ -92,7 +92,8 @@ def test_an_autopilot_cluster_is_refused():
         "gcp-dev", set_=EXISTING, remove=CREATED_ONLY, world=World(gke=[ExistingGke(autopilot=True)])
     ) == [
         f"{P}:existingCluster = '{EXISTING_GKE}': the cluster is Autopilot, which refuses the privileged DaemonSets "
-        "of the Secrets Store CSI Driver and its provider: expected a Standard cluster"
+        f"of the Secrets Store CSI Driver and its provider: expected a Standard cluster, or {P}:install addon "
+        "(GKE's Secret Manager add-on)"
     ]
 
 

@@ -188,12 +188,14 @@ def test_every_value_the_program_sets_is_a_key_of_the_chart(rendered: Rendered):
         assert value_problems(plain(release["values"]), chart_defaults(release)) == [], name
 
 
-def test_the_driver_requests_exactly_the_stores_token_audiences(rendered: Rendered):
-    binding = rendered.run.program["platform"].store.install
+def test_the_driver_requests_exactly_the_stores_and_the_identitys_token_audiences(rendered: Rendered):
+    platform = rendered.run.program["platform"]
+    binding = platform.store.install
     assert binding.token_audiences, "every provider here exchanges a token the driver requests"
     if rendered.store.token_audiences:
         assert tuple(binding.token_audiences) == rendered.store.token_audiences
-    assert audience_problems(rendered.releases[DRIVER], tuple(binding.token_audiences)) == []
+    identity = registry.IDENTITIES[platform.config.identity].token_audiences
+    assert audience_problems(rendered.releases[DRIVER], (*binding.token_audiences, *identity)) == []
 
 
 BUNDLING = [s for s in registry.STORES.values() if s.chart and s.chart.name != "vault"]
@@ -207,6 +209,11 @@ def test_a_stores_audiences_are_ones_its_provider_chart_requests_itself(store: r
     values = yaml.safe_load((CHARTS / f"{store.chart.name}-{store.chart.version}" / "values.yaml").read_text())
     defaults = [request["audience"] for request in values["secrets-store-csi-driver"]["tokenRequests"]]
     assert store.token_audiences and set(store.token_audiences) <= set(defaults)
+    # And those of each identity mode of the store: the Azure chart 1.8.2 requests identity
+    # binding's api://AKSIdentityBinding too.
+    for identity in registry.IDENTITIES.values():
+        if identity.store is store:
+            assert set(identity.token_audiences) <= set(defaults), identity.name
 
 
 def test_the_provider_release_renders_none_of_the_driver(rendered: Rendered):
