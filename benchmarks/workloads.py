@@ -56,8 +56,11 @@ TYPICAL_SECONDS = {
 def workloads(count: int) -> str:
     return json.dumps(
         [
-            {"name": f"app{i}", "secrets": [{"name": "db", "keys": ["username", "password"]}, {"name": "token"}],
-             "demo": i == 0}
+            {
+                "name": f"app{i}",
+                "secrets": [{"name": "db", "keys": ["username", "password"]}, {"name": "token"}],
+                "demo": i == 0,
+            }
             for i in range(count)
         ]
     )
@@ -129,16 +132,17 @@ def measure(count: int, combination: tuple[str, str, str]) -> tuple[float, list[
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.workloads", "--child", str(count), "--combination", "/".join(combination)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return time.perf_counter() - started, json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.workloads", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--combination", default="aws/secretsManager/irsa", help="cloud/store/identity, or all"
-    )
+    parser.add_argument("--combination", default="aws/secretsManager/irsa", help="cloud/store/identity, or all")
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -162,8 +166,10 @@ def report(combination: tuple[str, str, str], counts: list[int]) -> int:
         times[count], resources = measure(count, combination)
         chains[count] = longest_chain(resources)
         seconds = sum(TYPICAL_SECONDS.get(t, 1) for t in chains[count])
-        print(f"{count:>4} workloads: {times[count]:6.2f}s wall, {len(resources)} resources, longest chain "
-              f"{len(chains[count])} resources, about {seconds / 60:.0f} min typical")
+        print(
+            f"{count:>4} workloads: {times[count]:6.2f}s wall, {len(resources)} resources, longest chain "
+            f"{len(chains[count])} resources, about {seconds / 60:.0f} min typical"
+        )
     first, last = counts[0], counts[-1]
     print("longest chain:")
     for type_ in chains[last]:

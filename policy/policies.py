@@ -118,13 +118,20 @@ def policy(
 
 # 1. IAM read policies
 
-IAM_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy",
-                    "aws:iam/groupPolicy:GroupPolicy")
+IAM_POLICY_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
 ROLE = "aws:iam/role:Role"
 SECRETS_MANAGER_ACTION = "secretsmanager:getsecretvalue"
 # The Secrets Manager actions that take no resource: IAM accepts only "*" for them.
-WITHOUT_RESOURCE = {"secretsmanager:listsecrets", "secretsmanager:getrandompassword",
-                    "secretsmanager:batchgetsecretvalue"}
+WITHOUT_RESOURCE = {
+    "secretsmanager:listsecrets",
+    "secretsmanager:getrandompassword",
+    "secretsmanager:batchgetsecretvalue",
+}
 # The suffix Secrets Manager adds to every secret's name, matched as AWS documents it.
 ARN_SUFFIX = "-??????"
 
@@ -134,8 +141,9 @@ def grants_secrets_manager(actions: list[Any]) -> bool:
     as `*` or `secrets*:*`."""
     return any(
         isinstance(action, str)
-        and (action.lower().startswith("secretsmanager:")
-             or fnmatch.fnmatchcase(SECRETS_MANAGER_ACTION, action.lower()))
+        and (
+            action.lower().startswith("secretsmanager:") or fnmatch.fnmatchcase(SECRETS_MANAGER_ACTION, action.lower())
+        )
         for action in actions
     )
 
@@ -162,7 +170,8 @@ def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
         if not wild_actions and {str(a).lower() for a in actions} <= WITHOUT_RESOURCE and resources == ["*"]:
             continue
         wild_resources = [
-            r for r in resources
+            r
+            for r in resources
             if not isinstance(r, str) or has_wildcard(r.removesuffix(ARN_SUFFIX) if r.endswith(ARN_SUFFIX) else r)
         ]
         if wild_resources:
@@ -173,8 +182,9 @@ def wildcard_problems(document: Mapping[str, Any]) -> list[str]:
 def _iam_read_policies(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == ROLE:
         inline = plain(args.props.get("inlinePolicies"))
-        documents = [(f"inline policy {p.get('name')!r}", p.get("policy")) for p in as_list(inline)
-                     if isinstance(p, dict)]
+        documents = [
+            (f"inline policy {p.get('name')!r}", p.get("policy")) for p in as_list(inline) if isinstance(p, dict)
+        ]
     else:
         documents = [("its policy", args.props.get("policy"))]
     for where, value in documents:
@@ -221,8 +231,11 @@ def _one_value(value: Any) -> str | None:
 def irsa_problems(document: Mapping[str, Any], other_issuers: Sequence[str] = ()) -> list[str]:
     problems: list[str] = []
     for index, statement in enumerate(statements(document)):
-        issuers = [p.split(":oidc-provider/", 1)[1] for p in _principals(statement, "Federated")
-                   if isinstance(p, str) and ":oidc-provider/" in p]
+        issuers = [
+            p.split(":oidc-provider/", 1)[1]
+            for p in _principals(statement, "Federated")
+            if isinstance(p, str) and ":oidc-provider/" in p
+        ]
         if not allows(statement) or not issuers:
             continue
         if other_issuers and all(issuer.startswith(tuple(other_issuers)) for issuer in issuers):
@@ -324,20 +337,30 @@ ACCESSOR = "roles/secretmanager.secretAccessor"
 # permission. A custom role, or another basic role, counts when the `readRoles` knob names it.
 READ_ROLES = [ACCESSOR, "roles/secretmanager.admin", "roles/owner"]
 READ_ROLES_KNOB = PolicyConfigSchema(
-    {"readRoles": {
-        "type": "array", "items": {"type": "string"}, "default": READ_ROLES,
-        "description": "The roles that read secret values.",
-    }}
+    {
+        "readRoles": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": READ_ROLES,
+            "description": "The roles that read secret values.",
+        }
+    }
 )
 WIDE_IAM_MEMBERS = tuple(f"gcp:{level}/iAMMember:IAMMember" for level in ("projects", "folder", "organizations"))
 WIDE_IAM_BINDINGS = tuple(f"gcp:{level}/iAMBinding:IAMBinding" for level in ("projects", "folder", "organizations"))
 WIDE_IAM_POLICIES = tuple(f"gcp:{level}/iAMPolicy:IAMPolicy" for level in ("projects", "folder", "organizations"))
-SECRET_IAM_MEMBERS = ("gcp:secretmanager/secretIamMember:SecretIamMember",
-                      "gcp:secretmanager/regionalSecretIamMember:RegionalSecretIamMember")
-SECRET_IAM_BINDINGS = ("gcp:secretmanager/secretIamBinding:SecretIamBinding",
-                       "gcp:secretmanager/regionalSecretIamBinding:RegionalSecretIamBinding")
-SECRET_IAM_POLICIES = ("gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
-                       "gcp:secretmanager/regionalSecretIamPolicy:RegionalSecretIamPolicy")
+SECRET_IAM_MEMBERS = (
+    "gcp:secretmanager/secretIamMember:SecretIamMember",
+    "gcp:secretmanager/regionalSecretIamMember:RegionalSecretIamMember",
+)
+SECRET_IAM_BINDINGS = (
+    "gcp:secretmanager/secretIamBinding:SecretIamBinding",
+    "gcp:secretmanager/regionalSecretIamBinding:RegionalSecretIamBinding",
+)
+SECRET_IAM_POLICIES = (
+    "gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
+    "gcp:secretmanager/regionalSecretIamPolicy:RegionalSecretIamPolicy",
+)
 WORKLOAD_PRINCIPAL = re.compile(
     r"principal://iam\.googleapis\.com/projects/[0-9]+/locations/global/workloadIdentityPools/[^/]+"
     rf"/subject/ns/{DNS_LABEL}/sa/{DNS_SUBDOMAIN}"
@@ -350,8 +373,11 @@ def _bindings(args: ResourceValidationArgs) -> list[tuple[str, list[Any]]]:
     props = args.props
     if "policyData" in props:
         document = json_document(props.get("policyData")) or {}
-        return [(str(b.get("role")), as_list(b.get("members"))) for b in as_list(document.get("bindings"))
-                if isinstance(b, dict)]
+        return [
+            (str(b.get("role")), as_list(b.get("members")))
+            for b in as_list(document.get("bindings"))
+            if isinstance(b, dict)
+        ]
     members = plain(props.get("members")) if "members" in props else [props.get("member")]
     return [(str(props.get("role")), as_list(members))]
 
@@ -782,9 +808,11 @@ def _vault_policy(args: ResourceValidationArgs, report: Report) -> None:
     name = args.props.get("name")
     if name in _strings(args.get_config().get("allowedPolicies")):
         return
-    globbed = [path for path in _HCL_PATH.findall(str(plain(args.props.get("policy")) or "")) if any(
-        mark in path for mark in VAULT_GLOBS
-    )]
+    globbed = [
+        path
+        for path in _HCL_PATH.findall(str(plain(args.props.get("policy")) or ""))
+        if any(mark in path for mark in VAULT_GLOBS)
+    ]
     if globbed:
         report(
             f"{resource(args)}: grants {', '.join(repr(p) for p in globbed)}, which reach every path they match, "
@@ -825,25 +853,33 @@ POLICIES: list[Policy] = [
         "irsa-trust-pins-one-service-account",
         "A role trusted through an OIDC provider pins :sub to one service account and :aud, with StringEquals.",
         (ROLE,),
-        _trust(lambda document, args: irsa_problems(document, _strings(args.get_config().get("otherIssuers"))),
-               "Use StringEquals with <issuer>:sub = system:serviceaccount:<namespace>:<name> and "
-               "<issuer>:aud = sts.amazonaws.com, without wildcards or StringLike."),
+        _trust(
+            lambda document, args: irsa_problems(document, _strings(args.get_config().get("otherIssuers"))),
+            "Use StringEquals with <issuer>:sub = system:serviceaccount:<namespace>:<name> and "
+            "<issuer>:aud = sts.amazonaws.com, without wildcards or StringLike.",
+        ),
         PolicyConfigSchema(
-            {"otherIssuers": {
-                "type": "array", "items": {"type": "string"}, "default": [],
-                "description": "OIDC issuers (host and path, as in the provider's ARN) of other federations to "
-                               "leave alone, such as token.actions.githubusercontent.com.",
-            }}
+            {
+                "otherIssuers": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "OIDC issuers (host and path, as in the provider's ARN) of other federations to "
+                    "leave alone, such as token.actions.githubusercontent.com.",
+                }
+            }
         ),
     ),
     policy(
         "pod-identity-trust-pins-session-tags",
         "A role trusted by EKS Pod Identity pins the namespace, the service account, the cluster and its account.",
         (ROLE,),
-        _trust(lambda document, args: pod_identity_problems(document),
-               "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
-               "aws:RequestTag/kubernetes-service-account, aws:RequestTag/eks-cluster-arn and aws:SourceAccount, "
-               "one value each."),
+        _trust(
+            lambda document, args: pod_identity_problems(document),
+            "Add StringEquals on aws:RequestTag/kubernetes-namespace, "
+            "aws:RequestTag/kubernetes-service-account, aws:RequestTag/eks-cluster-arn and aws:SourceAccount, "
+            "one value each.",
+        ),
     ),
     policy(
         "key-vault-secrets-user-per-secret",
@@ -851,8 +887,13 @@ POLICIES: list[Policy] = [
         ("azure-native:authorization:RoleAssignment",),
         _secrets_user_scope,
         PolicyConfigSchema(
-            {"allowVaultScope": {"type": "boolean", "default": False,
-                                 "description": "Also allow the assignment on a whole vault."}}
+            {
+                "allowVaultScope": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Also allow the assignment on a whole vault.",
+                }
+            }
         ),
     ),
     policy(
@@ -861,11 +902,15 @@ POLICIES: list[Policy] = [
         (*FEDERATED_CREDENTIALS, FLEXIBLE_CREDENTIAL),
         _federated_subject,
         PolicyConfigSchema(
-            {"otherSubjectPrefixes": {
-                "type": "array", "items": {"type": "string"}, "default": [],
-                "description": "Subject prefixes of other federations to leave alone, such as repo: for "
-                               "GitHub Actions.",
-            }}
+            {
+                "otherSubjectPrefixes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Subject prefixes of other federations to leave alone, such as repo: for "
+                    "GitHub Actions.",
+                }
+            }
         ),
     ),
     policy(
@@ -900,8 +945,14 @@ POLICIES: list[Policy] = [
         RELEASES,
         _pinned_charts,
         PolicyConfigSchema(
-            {"charts": {"type": "array", "items": {"type": "string"}, "default": CHARTS,
-                        "description": "The chart names to hold to an exact version."}}
+            {
+                "charts": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": CHARTS,
+                    "description": "The chart names to hold to an exact version.",
+                }
+            }
         ),
     ),
     policy(
@@ -910,10 +961,14 @@ POLICIES: list[Policy] = [
         (ROLE, *ATTACHMENTS),
         _no_managed_readers,
         PolicyConfigSchema(
-            {"secretReadingPolicies": {
-                "type": "array", "items": {"type": "string"}, "default": SECRET_READING_POLICIES,
-                "description": "AWS-managed policy names that read secrets, wherever they are attached.",
-            }}
+            {
+                "secretReadingPolicies": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": SECRET_READING_POLICIES,
+                    "description": "AWS-managed policy names that read secrets, wherever they are attached.",
+                }
+            }
         ),
     ),
     policy(
@@ -922,20 +977,37 @@ POLICIES: list[Policy] = [
         (ROLE,),
         _root_trusts,
         PolicyConfigSchema(
-            {"trustedAccounts": {"type": "array", "items": {"type": "string"}, "default": [],
-                                 "description": "Account IDs whose root a role may trust on purpose."}}
+            {
+                "trustedAccounts": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Account IDs whose root a role may trust on purpose.",
+                }
+            }
         ),
     ),
     policy(
         "no-principal-for-default",
         "No principal trusts the service account `default`, or a service account in namespace `default`.",
-        (ROLE, POD_IDENTITY_ASSOCIATION, *FEDERATED_CREDENTIALS, *SECRET_IAM_MEMBERS, *SECRET_IAM_BINDINGS,
-         *SECRET_IAM_POLICIES),
+        (
+            ROLE,
+            POD_IDENTITY_ASSOCIATION,
+            *FEDERATED_CREDENTIALS,
+            *SECRET_IAM_MEMBERS,
+            *SECRET_IAM_BINDINGS,
+            *SECRET_IAM_POLICIES,
+        ),
         _no_default,
         PolicyConfigSchema(
-            {"allowDefaultNamespace": {"type": "boolean", "default": False,
-                                       "description": "Allow service accounts (other than `default`) in namespace "
-                                                      "`default`, as a stack deployed with that namespace keeps."}}
+            {
+                "allowDefaultNamespace": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Allow service accounts (other than `default`) in namespace "
+                    "`default`, as a stack deployed with that namespace keeps.",
+                }
+            }
         ),
     ),
     policy(
@@ -944,9 +1016,14 @@ POLICIES: list[Policy] = [
         (*VAULTS, *ACCESS_POLICIES, "azure-native:authorization:RoleAssignment"),
         _key_vault_readers,
         PolicyConfigSchema(
-            {"readerRoles": {"type": "array", "items": {"type": "string"},
-                             "default": sorted(KEY_VAULT_SECRET_READERS),
-                             "description": "Role definition IDs that read every secret of their scope."}}
+            {
+                "readerRoles": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": sorted(KEY_VAULT_SECRET_READERS),
+                    "description": "Role definition IDs that read every secret of their scope.",
+                }
+            }
         ),
     ),
     policy(
@@ -955,10 +1032,20 @@ POLICIES: list[Policy] = [
         FEDERATED_CREDENTIALS,
         _issuer_and_audience,
         PolicyConfigSchema(
-            {"issuers": {"type": "array", "items": {"type": "string"}, "default": [],
-                         "description": "Other issuers to trust on purpose, such as a self-managed cluster's."},
-             "otherSubjectPrefixes": {"type": "array", "items": {"type": "string"}, "default": [],
-                                      "description": "Subject prefixes of other federations to leave alone."}}
+            {
+                "issuers": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Other issuers to trust on purpose, such as a self-managed cluster's.",
+                },
+                "otherSubjectPrefixes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Subject prefixes of other federations to leave alone.",
+                },
+            }
         ),
     ),
     policy(
@@ -967,8 +1054,13 @@ POLICIES: list[Policy] = [
         RELEASES,
         _no_dev_mode,
         PolicyConfigSchema(
-            {"allowDevMode": {"type": "boolean", "default": False,
-                              "description": "Allow dev mode, on a cluster you only try things on (kind)."}}
+            {
+                "allowDevMode": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Allow dev mode, on a cluster you only try things on (kind).",
+                }
+            }
         ),
     ),
     policy(
@@ -977,8 +1069,14 @@ POLICIES: list[Policy] = [
         RBAC_ROLES,
         _no_token_creators,
         PolicyConfigSchema(
-            {"allowedRoles": {"type": "array", "items": {"type": "string"}, "default": [],
-                              "description": "Role names that may create tokens on purpose."}}
+            {
+                "allowedRoles": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Role names that may create tokens on purpose.",
+                }
+            }
         ),
     ),
     policy(
@@ -987,8 +1085,14 @@ POLICIES: list[Policy] = [
         tuple(POD_TEMPLATES),
         _pinned_images,
         PolicyConfigSchema(
-            {"allowedImages": {"type": "array", "items": {"type": "string"}, "default": UNPINNED_BY_NEED,
-                               "description": "Images allowed without a digest, exactly as written."}}
+            {
+                "allowedImages": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": UNPINNED_BY_NEED,
+                    "description": "Images allowed without a digest, exactly as written.",
+                }
+            }
         ),
     ),
     policy(
@@ -997,9 +1101,15 @@ POLICIES: list[Policy] = [
         (NAMESPACE, *POD_TEMPLATES),
         _restricted_namespaces,
         PolicyConfigSchema(
-            {"exemptNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["vault"],
-                                  "description": "Namespaces that need a lower level, such as Vault's, whose CSI "
-                                                 "provider mounts a host directory."}}
+            {
+                "exemptNamespaces": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": ["vault"],
+                    "description": "Namespaces that need a lower level, such as Vault's, whose CSI "
+                    "provider mounts a host directory.",
+                }
+            }
         ),
     ),
     policy(
@@ -1020,8 +1130,14 @@ POLICIES: list[Policy] = [
         VAULT_POLICIES,
         _vault_policy,
         PolicyConfigSchema(
-            {"allowedPolicies": {"type": "array", "items": {"type": "string"}, "default": [],
-                                 "description": "Policies to leave alone, such as an operator's."}}
+            {
+                "allowedPolicies": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Policies to leave alone, such as an operator's.",
+                }
+            }
         ),
     ),
 ]

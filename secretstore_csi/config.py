@@ -269,9 +269,11 @@ def load(name: str) -> StackConfig:
     `name` is the platform's, and that of the stack's single workload when `workloads` is not set."""
     problems: list[str] = []
     combination = _combination(problems)
-    own_keys = {k.removeprefix(f"{PROJECT}:") for k in _owners()} | {
-        k.removeprefix(f"{PROJECT}:") for k in CommonSettings.config_keys()
-    } | set(AXES)
+    own_keys = (
+        {k.removeprefix(f"{PROJECT}:") for k in _owners()}
+        | {k.removeprefix(f"{PROJECT}:") for k in CommonSettings.config_keys()}
+        | set(AXES)
+    )
     context: dict[str, Any] = {
         "own_keys": own_keys,
         "read_secret": lambda name: _read_secret(f"{PROJECT}:{name}"),

@@ -12,6 +12,4 @@ class ConfigError(pulumi.RunError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"The stack configuration has {len(problems)} problem(s); nothing was deployed:\n{lines}"
-        )
+        super().__init__(f"The stack configuration has {len(problems)} problem(s); nothing was deployed:\n{lines}")

@@ -49,7 +49,7 @@ def shown(value: Any) -> str:
     if len(text) <= SHOWN_CHARACTERS:
         return text
     length = len(value) if isinstance(value, (str, list, dict)) else len(text)
-    return f"{text[:SHOWN_CHARACTERS - 20]}... ({length} characters in all)"
+    return f"{text[: SHOWN_CHARACTERS - 20]}... ({length} characters in all)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -144,10 +144,7 @@ def json_value(value: Any) -> Any:
 Boolean = Annotated[bool, Accepted(boolean, "expected true or false")]
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-DNS_LABEL_RULE = (
-    "a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and ending with a "
-    "letter or digit"
-)
+DNS_LABEL_RULE = "a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and ending with a letter or digit"
 
 
 def dns_label(value: Any) -> str:
@@ -157,7 +154,13 @@ def dns_label(value: Any) -> str:
 # Go's time.ParseDuration, without a sign: a sequence of decimal numbers with units.
 _DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)")
 _NANOSECONDS = {
-    "ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "μs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
     "h": 3600 * 10**9,
 }
 
@@ -336,7 +339,10 @@ class ManagedClusterSettings(SettingsModel):
     """
 
     CREATED_ONLY: ClassVar[tuple[str, ...]] = (
-        "kubernetes_version", "node_desired_count", "node_min_count", "node_max_count"
+        "kubernetes_version",
+        "node_desired_count",
+        "node_min_count",
+        "node_max_count",
     )
 
     existing_cluster: str | None = None
@@ -426,8 +432,7 @@ class SecretEntry(ConfigObject):
         str | None,
         Accepted(
             matching(_CONFIG_KEY_NAME),
-            "expected the name of a key of this project, such as dbCredentials, set with "
-            "`pulumi config set --secret`",
+            "expected the name of a key of this project, such as dbCredentials, set with `pulumi config set --secret`",
         ),
     ] = None
     existing: Annotated[
@@ -565,8 +570,7 @@ def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 NAMESPACE_RULE = f"expected {DNS_LABEL_RULE}, not starting with 'kube-'"
 SERVICE_ACCOUNT_RULE = (
-    f"expected {DNS_LABEL_RULE}, other than 'default' (the unauthorized demo runs as 'default' and "
-    "must not be trusted)"
+    f"expected {DNS_LABEL_RULE}, other than 'default' (the unauthorized demo runs as 'default' and must not be trusted)"
 )
 SECRETS_RULE = "expected a non-empty list of secrets, each {name, keys, valueFrom, existing}"
 
@@ -581,9 +585,7 @@ class WorkloadEntry(ConfigObject):
     """None: `<stack>-<name>`, a namespace of the stack's own."""
     service_account: Annotated[str | None, Accepted(_optional(trusted_service_account), SERVICE_ACCOUNT_RULE)] = None
     """None: the workload's name."""
-    secrets: Annotated[tuple[SecretEntry, ...], _then(_list_of_objects, SECRETS_RULE)] = Field(
-        description=SECRETS_RULE
-    )
+    secrets: Annotated[tuple[SecretEntry, ...], _then(_list_of_objects, SECRETS_RULE)] = Field(description=SECRETS_RULE)
     demo: Boolean = False
 
     @model_validator(mode="after")

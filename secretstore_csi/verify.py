@@ -369,8 +369,11 @@ def verify(
                 seen["denial"] = "the pod is running, so its mount was not refused"
                 return "fail", seen["denial"]
             statuses = pod.status.container_statuses or []
-            past_mount = [s.state.waiting.reason for s in statuses
-                          if s.state and s.state.waiting and s.state.waiting.reason in STARTED_PAST_MOUNT]
+            past_mount = [
+                s.state.waiting.reason
+                for s in statuses
+                if s.state and s.state.waiting and s.state.waiting.reason in STARTED_PAST_MOUNT
+            ]
             if past_mount:
                 seen["denial"] = f"the pod got past its mount and failed for another reason: {past_mount[0]}"
                 return "fail", seen["denial"]
@@ -395,8 +398,11 @@ def verify(
     ok, evidence = _wait_for(f"the unauthorized pod's FailedMount ({' or '.join(markers)})", unauthorized_denied, run)
     pod = seen.get("pod", target.unauthorized)
     running = "is running" in seen.get("denial", "")
-    checks.append(Check(f"unauthorized pod {pod} is not running", "pod" in seen and not running,
-                        seen.get("state", "no pod found")))
+    checks.append(
+        Check(
+            f"unauthorized pod {pod} is not running", "pod" in seen and not running, seen.get("state", "no pod found")
+        )
+    )
     checks.append(Check(f"unauthorized pod {pod} was denied ({target.identity})", ok, evidence))
     return checks
 
@@ -575,13 +581,11 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             raise VerifyError(f"the stack has no output {', '.join(missing)}, and no option gives it")
         if values["identity"] not in registry.IDENTITIES:
-            raise VerifyError(
-                f"identity {values['identity']!r} is not one of {', '.join(sorted(registry.IDENTITIES))}"
-            )
+            raise VerifyError(f"identity {values['identity']!r} is not one of {', '.join(sorted(registry.IDENTITIES))}")
         expected = None
         if args.expected_file:
             try:
-                with (sys.stdin.buffer if args.expected_file == "-" else open(args.expected_file, "rb")) as f:
+                with sys.stdin.buffer if args.expected_file == "-" else open(args.expected_file, "rb") as f:
                     expected = f.read()
             except OSError as error:
                 raise VerifyError(f"cannot read --expected-file: {error}") from None

@@ -38,8 +38,10 @@ def strict(schema: Any) -> Any:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node and not node.get(
-                "x-kubernetes-preserve-unknown-fields"
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
             ):
                 node["additionalProperties"] = False
             for value in node.values():
@@ -78,9 +80,7 @@ def value_problems(values: Any, defaults: Any, path: str = "") -> list[str]:
     where = path.rstrip(".") or "."
     if defaults is None:  # the chart leaves it empty: any value goes
         return []
-    if isinstance(defaults, dict) != isinstance(values, dict) or isinstance(
-        defaults, list
-    ) != isinstance(values, list):
+    if isinstance(defaults, dict) != isinstance(values, dict) or isinstance(defaults, list) != isinstance(values, list):
         return [f"{where}: the chart has {type(defaults).__name__} here, not {type(values).__name__}"]
     if not isinstance(values, dict) or defaults == {}:
         return []  # a scalar, or a map the chart leaves open ({}), such as annotations
@@ -120,7 +120,9 @@ def render(release: dict[str, Any], kubernetes_version: str, values: Any = None)
     """The objects `helm install` would create for a recorded release (its CRDs and hooks
     included), from the vendored chart and exactly the values the program passes."""
     given = json.dumps(plain(release["values"] if values is None else values), sort_keys=True)
-    text = _helm_template(release["name"], str(chart_directory(release)), release["namespace"], given, kubernetes_version)
+    text = _helm_template(
+        release["name"], str(chart_directory(release)), release["namespace"], given, kubernetes_version
+    )
     return [document for document in yaml.safe_load_all(text) if document]
 
 
@@ -131,9 +133,22 @@ def _helm_template(name: str, chart: str, namespace: str, values: str, kubernete
         file.write(values)
         file.flush()
         result = subprocess.run(
-            [helm(), "template", name, chart, "--namespace", namespace, "--values", file.name,
-             "--kube-version", f"{kubernetes_version}.0", "--include-crds"],
-            capture_output=True, text=True, check=False,
+            [
+                helm(),
+                "template",
+                name,
+                chart,
+                "--namespace",
+                namespace,
+                "--values",
+                file.name,
+                "--kube-version",
+                f"{kubernetes_version}.0",
+                "--include-crds",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
     assert result.returncode == 0, result.stderr
     return result.stdout

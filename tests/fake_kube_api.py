@@ -290,4 +290,3 @@ def write_kubeconfig(directory: Path, server: str, token: str = TOKEN) -> Path:
     path = directory / "kubeconfig.yaml"
     path.write_text(kubeconfig(server, token))
     return path
-

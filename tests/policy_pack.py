@@ -58,7 +58,9 @@ def analyze(resources: Iterable[Registered], config: Mapping[str, Mapping[str, A
         properties = struct_pb2.Struct()
         json_format.ParseDict(resource.inputs, properties)
         response = servicer.Analyze(
-            analyzer_pb2.AnalyzeRequest(type=resource.type, properties=properties, urn=resource.urn, name=resource.name),
+            analyzer_pb2.AnalyzeRequest(
+                type=resource.type, properties=properties, urn=resource.urn, name=resource.name
+            ),
             None,
         )
         found += [

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, from a fresh clone: creates ./venv (the same virtualenv that
 # `pulumi up` uses), installs exactly what uv.lock holds for the program and the tests, then
-# runs ruff, mypy (strict on the package, the policy pack and the programs) and pytest.
+# runs ruff (the formatter's check, then the linter), mypy (strict on the package, the policy
+# pack and the programs) and pytest.
 # Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ venv/bin/python -m uv pip install --quiet --python venv/bin/python --no-deps par
 venv/bin/python -m tests.install_helm
 
 echo "==> ruff"
+venv/bin/python -m ruff format --check .
 venv/bin/python -m ruff check .
 echo "==> mypy"
 venv/bin/python -m mypy

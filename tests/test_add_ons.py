@@ -44,11 +44,18 @@ EXPECTED = {
 }
 # What grants a principal read on a secret, by cloud: their inputs must not change with the install.
 GRANTS = {
-    "aws": ("aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/role:Role",
-            "aws:eks/podIdentityAssociation:PodIdentityAssociation"),
-    "azure": ("azure-native:authorization:RoleAssignment", "azure-native:keyvault:Vault",
-              "azure-native:managedidentity:FederatedIdentityCredential",
-              "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"),
+    "aws": (
+        "aws:iam/policy:Policy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/role:Role",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+    ),
+    "azure": (
+        "azure-native:authorization:RoleAssignment",
+        "azure-native:keyvault:Vault",
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+    ),
     "gcp": ("gcp:secretmanager/secretIamMember:SecretIamMember",),
 }
 
@@ -90,8 +97,9 @@ def test_the_grants_are_exactly_those_of_the_helm_path(pair):
 
     def grants(run: ProgramRun) -> list[tuple[str, str, str]]:
         types = GRANTS[run.exports["cloud"].value]
-        return sorted((r.type, r.name, json.dumps(reveal(r.inputs), sort_keys=True)) for r in run.resources
-                      if r.type in types)
+        return sorted(
+            (r.type, r.name, json.dumps(reveal(r.inputs), sort_keys=True)) for r in run.resources if r.type in types
+        )
 
     assert grants(add_on) and grants(add_on) == grants(helm)
     assert isolation_problems(add_on) == []
@@ -107,7 +115,9 @@ def test_the_eks_add_on_is_pinned_and_carries_rotation_sync_and_the_audiences(oi
     rotation = {f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"}), f"{P}:syncSecret": "true"}
     run = _run(("aws", "secretsManager", "podIdentity"), **ADD_ON, **rotation)
     (add_on,) = [
-        r for r in run.of_type("aws:eks/addon:Addon") if r.inputs["addonName"] == "aws-secrets-store-csi-driver-provider"
+        r
+        for r in run.of_type("aws:eks/addon:Addon")
+        if r.inputs["addonName"] == "aws-secrets-store-csi-driver-provider"
     ]
     inputs = reveal(add_on.inputs)
     assert (inputs["addonVersion"], inputs["resolveConflictsOnCreate"]) == ("v3.1.1-eksbuild.1", "NONE")
@@ -128,13 +138,18 @@ def test_the_aks_add_on_is_turned_on_in_the_cluster_and_its_identity_granted_not
     run = _run(("azure", "keyVault", "managedIdentity"), **ADD_ON, **rotation)
     cluster = reveal(run.one("azure-native:containerservice:ManagedCluster").inputs)
     assert cluster["addonProfiles"] == {
-        "azureKeyvaultSecretsProvider": {"enabled": True,
-                                         "config": {"enableSecretRotation": "true", "rotationPollInterval": "5m"}}
+        "azureKeyvaultSecretsProvider": {
+            "enabled": True,
+            "config": {"enableSecretRotation": "true", "rotationPollInterval": "5m"},
+        }
     }
     add_on_identity = AKS_ADD_ON_IDENTITY["objectId"]
     principals = {reveal(r.inputs)["principalId"] for r in run.of_type("azure-native:authorization:RoleAssignment")}
-    policies = {p["objectId"] for v in run.of_type("azure-native:keyvault:Vault")
-                for p in reveal(v.inputs)["properties"].get("accessPolicies") or []}
+    policies = {
+        p["objectId"]
+        for v in run.of_type("azure-native:keyvault:Vault")
+        for p in reveal(v.inputs)["properties"].get("accessPolicies") or []
+    }
     assert principals and add_on_identity not in principals | policies
     # The check would see it: the add-on's identity is what the mocks report.
     outputs = run.one("azure-native:containerservice:ManagedCluster").outputs
@@ -145,7 +160,8 @@ def test_the_gke_add_on_rotates_at_the_stacks_interval_and_mounts_each_secret_wh
     rotation = {f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "1h30m"})}
     run = _run(("gcp", "secretManager", "workloadIdentity"), **ADD_ON, **rotation)
     assert reveal(run.one("gcp:container/cluster:Cluster").inputs)["secretManagerConfig"] == {
-        "enabled": True, "rotationConfig": {"enabled": True, "rotationInterval": "5400s"}
+        "enabled": True,
+        "rotationConfig": {"enabled": True, "rotationInterval": "5400s"},
     }
     for spc in run.of_type(SPC):
         entries = yaml.safe_load(reveal(spc.inputs)["spec"]["parameters"]["secrets"])
@@ -165,13 +181,19 @@ def _problems(combination: tuple[str, str, str], world: World | None = None, **s
 @pytest.mark.parametrize(
     "combination, expected",
     [
-        (("kubernetes", "vault", "kubernetesAuth"),
-         f"{P}:install = 'addon': a cluster of your own, such as kind, has no managed add-on: expected helm"),
-        (("aws", "vault", "kubernetesAuth"),
-         f"{P}:install = 'addon': HashiCorp Vault has no managed add-on: expected helm"),
-        (("azure", "keyVault", "identityBinding"),
-         f"{P}:install = 'addon': the AKS add-on azure-keyvault-secrets-provider serves the identity modes "
-         "application, managedIdentity, not identityBinding: expected helm, or one of those"),
+        (
+            ("kubernetes", "vault", "kubernetesAuth"),
+            f"{P}:install = 'addon': a cluster of your own, such as kind, has no managed add-on: expected helm",
+        ),
+        (
+            ("aws", "vault", "kubernetesAuth"),
+            f"{P}:install = 'addon': HashiCorp Vault has no managed add-on: expected helm",
+        ),
+        (
+            ("azure", "keyVault", "identityBinding"),
+            f"{P}:install = 'addon': the AKS add-on azure-keyvault-secrets-provider serves the identity modes "
+            "application, managedIdentity, not identityBinding: expected helm, or one of those",
+        ),
     ],
 )
 def test_what_an_add_on_cannot_serve_is_refused(combination: tuple[str, str, str], expected: str):
@@ -189,8 +211,10 @@ def test_the_eks_add_on_is_refused_on_a_kubernetes_version_it_is_not_offered_for
 
 def test_gke_sync_with_the_add_on_is_refused_with_the_reason():
     (problem,) = _problems(("gcp", "secretManager", "workloadIdentity"), **ADD_ON, **{f"{P}:syncSecret": "true"})
-    assert problem.startswith(f"{P}:syncSecret = true with {P}:install = 'addon': GKE's Secret Manager add-on does "
-                              "not sync mounted secrets to Kubernetes Secrets")
+    assert problem.startswith(
+        f"{P}:syncSecret = true with {P}:install = 'addon': GKE's Secret Manager add-on does "
+        "not sync mounted secrets to Kubernetes Secrets"
+    )
 
 
 def test_install_takes_helm_or_addon():
@@ -229,8 +253,9 @@ def test_an_existing_aks_or_gke_cluster_must_run_its_add_on_already():
     aks = {f"{P}:existingCluster": EXISTING_AKS, f"{P}:existingClusterResourceGroup": EXISTING_RESOURCE_GROUP}
     (problem,) = _problems(("azure", "keyVault", "application"), **aks, **ADD_ON)
     assert problem.startswith(f"{P}:install = 'addon': cluster {EXISTING_AKS} does not run the AKS add-on")
-    run = run_combination("azure", "keyVault", "application", set_={**aks, **ADD_ON},
-                          world=World(aks=[ExistingAks(driver_add_on=True)]))
+    run = run_combination(
+        "azure", "keyVault", "application", set_={**aks, **ADD_ON}, world=World(aks=[ExistingAks(driver_add_on=True)])
+    )
     assert run.of_type("kubernetes:helm.sh/v3:Release") == []
 
     gke = {f"{P}:existingCluster": EXISTING_GKE}
@@ -243,6 +268,7 @@ def test_an_existing_aks_or_gke_cluster_must_run_its_add_on_already():
     ]
     # Autopilot runs GKE's add-on, though not the open-source driver.
     autopilot = World(gke=[ExistingGke(autopilot=True, secret_manager_add_on=True)])
-    run = run_combination("gcp", "secretManager", "workloadIdentity", set_={**gke, **ADD_ON}, remove=remove,
-                          world=autopilot)
+    run = run_combination(
+        "gcp", "secretManager", "workloadIdentity", set_={**gke, **ADD_ON}, remove=remove, world=autopilot
+    )
     assert run.of_type("kubernetes:helm.sh/v3:Release") == []

@@ -10,12 +10,22 @@ from tests.harness import PROJECT, OidcIssuer, run_combination
 
 
 def _chain(combination: tuple[str, str, str], count: int) -> list[str]:
-    run = run_combination(*combination, set_={f"{PROJECT}:workloads": workloads(count)}, remove=(f"{PROJECT}:secretName",))
-    return longest_chain([
-        {"urn": r.urn, "type": r.type, "parent": r.parent, "dependencies": r.dependencies, "provider": r.provider,
-         "custom": r.custom}
-        for r in run.resources
-    ])
+    run = run_combination(
+        *combination, set_={f"{PROJECT}:workloads": workloads(count)}, remove=(f"{PROJECT}:secretName",)
+    )
+    return longest_chain(
+        [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "parent": r.parent,
+                "dependencies": r.dependencies,
+                "provider": r.provider,
+                "custom": r.custom,
+            }
+            for r in run.resources
+        ]
+    )
 
 
 def test_the_longest_chain_goes_from_the_cluster_to_the_demo_and_does_not_grow(oidc_issuer: OidcIssuer):

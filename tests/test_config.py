@@ -64,7 +64,11 @@ BAD_VALUES = [
         "expected a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and ending with a "
         "letter or digit, other than 'default' (the unauthorized demo runs as 'default' and must not be trusted)",
     ),
-    (f"{P}:secretName", "my secret!", "expected a Secrets Manager name: 1-512 characters from letters, digits and /_+=.@-"),
+    (
+        f"{P}:secretName",
+        "my secret!",
+        "expected a Secrets Manager name: 1-512 characters from letters, digits and /_+=.@-",
+    ),
     (
         f"{P}:secretRecoveryWindowInDays",
         "3",
@@ -88,9 +92,7 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "key, value, message", BAD_VALUES, ids=[f"{key}={value[:20]}" for key, value, _ in BAD_VALUES]
-)
+@pytest.mark.parametrize("key, value, message", BAD_VALUES, ids=[f"{key}={value[:20]}" for key, value, _ in BAD_VALUES])
 def test_a_bad_value_is_one_clear_message(key: str, value: str, message: str):
     (problem,) = _problems(set_={key: value})
     assert problem.startswith(f"{key} = {value!r}: {message}"), problem
@@ -122,9 +124,7 @@ def test_the_newest_kubernetes_version_is_the_newest_the_schema_validator_knows(
 
 
 def test_the_largest_node_count_ec2_auto_scaling_takes_is_accepted():
-    run = run_program(
-        "aws-dev", set_={f"{P}:nodeMaxCount": str(2**31 - 1)}
-    )
+    run = run_program("aws-dev", set_={f"{P}:nodeMaxCount": str(2**31 - 1)})
     assert run.one("eks:index:Cluster").inputs["maxSize"] == 2**31 - 1
 
 

@@ -32,8 +32,12 @@ EXISTING = {
 # What a created cluster is made of, by cloud: the cluster, its nodes, its network, its group.
 CLUSTER_PARTS = {
     "aws": ("eks:", "aws:eks/cluster:", "aws:eks/nodeGroup:", "aws:ec2/", "aws:autoscaling/", "aws:cloudformation/"),
-    "azure": ("azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool",
-              "azure-native:resources:ResourceGroup", "azure-native:network:"),
+    "azure": (
+        "azure-native:containerservice:ManagedCluster",
+        "azure-native:containerservice:AgentPool",
+        "azure-native:resources:ResourceGroup",
+        "azure-native:network:",
+    ),
     "gcp": ("gcp:container/", "gcp:compute/"),
 }
 LOOKUP = {

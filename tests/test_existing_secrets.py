@@ -54,8 +54,10 @@ EXISTING: dict[str, dict[str, Any]] = {
     "secretManager": {
         "payments": "projects/team-project-01/secrets/payments-db",
         "reports": "projects/428190753511/secrets/signing-key",
-        "named": {"projects/team-project-01/secrets/payments-db": "payments",
-                  "projects/428190753511/secrets/signing-key": "reports"},
+        "named": {
+            "projects/team-project-01/secrets/payments-db": "payments",
+            "projects/428190753511/secrets/signing-key": "reports",
+        },
         "set": {},
     },
     "vault": {
@@ -78,8 +80,14 @@ STORE_SECRET = {
 def workloads(store: str) -> list[dict[str, Any]]:
     refs = EXISTING[store]
     return [
-        {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"], "existing": refs["payments"]},
-                                         {"name": "api-token"}], "demo": True},
+        {
+            "name": "payments",
+            "secrets": [
+                {"name": "db", "keys": ["username", "password"], "existing": refs["payments"]},
+                {"name": "api-token"},
+            ],
+            "demo": True,
+        },
         {"name": "reports", "secrets": [{"name": "signing-key", "existing": refs["reports"]}]},
         {"name": "orders", "secrets": [{"name": "db"}]},
     ]
@@ -87,8 +95,12 @@ def workloads(store: str) -> list[dict[str, Any]]:
 
 def _run(cloud: str, store: str, identity: str, world: World | None = None) -> ProgramRun:
     return run_combination(
-        cloud, store, identity, set_={W: json.dumps(workloads(store)), **EXISTING[store]["set"]},
-        remove=(f"{P}:secretName",), world=world,
+        cloud,
+        store,
+        identity,
+        set_={W: json.dumps(workloads(store)), **EXISTING[store]["set"]},
+        remove=(f"{P}:secretName",),
+        world=world,
     )
 
 
@@ -119,9 +131,12 @@ def test_nothing_is_created_for_an_existing_secret_and_no_value_made(mixed: Prog
         made = sorted(owner(mixed, r) or "" for r in mixed.of_type(STORE_SECRET[store]))
         assert made == ["orders", "payments"]
     else:
-        kv_puts = [line for job in mixed.of_type("kubernetes:batch/v1:Job")
-                   for line in reveal(job.inputs)["spec"]["template"]["spec"]["containers"][0]["command"][-1].splitlines()
-                   if line.startswith("vault kv put")]
+        kv_puts = [
+            line
+            for job in mixed.of_type("kubernetes:batch/v1:Job")
+            for line in reveal(job.inputs)["spec"]["template"]["spec"]["containers"][0]["command"][-1].splitlines()
+            if line.startswith("vault kv put")
+        ]
         assert len(kv_puts) == 2 and not any("team" in line or "reports" in line for line in kv_puts)
 
 
@@ -143,17 +158,21 @@ def test_key_vault_uses_the_vault_of_the_existing_secrets_and_grants_each_secret
     assert vaults == ["orders"]
     (made,) = [reveal(r.inputs) for r in run.of_type("azure-native:keyvault:Secret") if owner(run, r) == "payments"]
     assert (made["vaultName"], made["secretName"], made["resourceGroupName"]) == (
-        "team-kv", f"payments-api-token-{AZURE_STACK}", "secrets-rg"
+        "team-kv",
+        f"payments-api-token-{AZURE_STACK}",
+        "secrets-rg",
     )
     scopes = sorted(reveal(r.inputs)["scope"] for r in run.of_type("azure-native:authorization:RoleAssignment"))
     vault_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/secrets-rg/providers/Microsoft.KeyVault/vaults"
     # An application reads its own vault through an access policy, and the team's vaults
     # through a role on each secret.
-    assert scopes == sorted([
-        f"{vault_id}/reports-kv/secrets/signing-key",
-        f"{vault_id}/team-kv/secrets/payments-db",
-        f"{vault_id}/team-kv/secrets/payments-api-token-{AZURE_STACK}",
-    ])
+    assert scopes == sorted(
+        [
+            f"{vault_id}/reports-kv/secrets/signing-key",
+            f"{vault_id}/team-kv/secrets/payments-db",
+            f"{vault_id}/team-kv/secrets/payments-api-token-{AZURE_STACK}",
+        ]
+    )
     outputs = run.exports["workloads"].value
     assert outputs["reports"]["keyVaultName"] == "reports-kv"
     assert outputs["payments"]["keyVaultSecretNames"] == ["payments-db", f"payments-api-token-{AZURE_STACK}"]
@@ -199,8 +218,9 @@ def test_a_malformed_reference_is_refused_with_the_form_the_store_takes(store: s
 
 
 def test_an_existing_secret_takes_no_value():
-    (problem,) = _problems("secretManager", [{"name": "db", "existing": EXISTING["secretManager"]["payments"],
-                                              "valueFrom": "dbPassword"}])
+    (problem,) = _problems(
+        "secretManager", [{"name": "db", "existing": EXISTING["secretManager"]["payments"], "valueFrom": "dbPassword"}]
+    )
     assert problem == (
         f"{W}[0].secrets[0].valueFrom = 'dbPassword': a secret with `existing` keeps the value the store holds, "
         "which the program never reads or writes: remove valueFrom, or existing"
@@ -214,8 +234,11 @@ def test_secrets_manager_refuses_secrets_in_two_regions_and_existing_ones_with_a
         "as the AWS provider reads one region per SecretProviderClass and refuses an ARN of another; the secrets "
         "the stack makes are in aws:region"
     ]
-    problems = _problems("secretsManager", [{"name": "a", "existing": EXISTING["secretsManager"]["payments"]}],
-                         **{f"{P}:failoverRegion": "eu-west-1"})
+    problems = _problems(
+        "secretsManager",
+        [{"name": "a", "existing": EXISTING["secretsManager"]["payments"]}],
+        **{f"{P}:failoverRegion": "eu-west-1"},
+    )
     assert problems == [
         f"{W}[0].secrets: {P}:failoverRegion replicates the secrets the stack makes, and an existing secret's "
         "replica is not known to it: expected no `existing` secret with failoverRegion"
@@ -240,7 +263,9 @@ def test_key_vault_refuses_what_it_cannot_grant_secret_by_secret():
         "where each secret is granted alone"
     ]
     (missing,) = _problems("keyVault", [{"name": "a", "existing": team}], World(key_vaults=[]), **rg)
-    assert missing.startswith(f"{W}[0].secrets: no vault team-kv can be read in resource group secrets-rg (Azure said: ")
+    assert missing.startswith(
+        f"{W}[0].secrets: no vault team-kv can be read in resource group secrets-rg (Azure said: "
+    )
     clash = f"https://team-kv.vault.azure.net/secrets/payments-db-{AZURE_STACK}"
     assert _problems("keyVault", [{"name": "x", "existing": clash}, {"name": "db"}], **rg) == [
         f"{W}[0].secrets: the secrets the stack makes would be named payments-db-{AZURE_STACK} in the vault of the "
@@ -252,8 +277,10 @@ def test_key_vault_refuses_what_it_cannot_grant_secret_by_secret():
 def test_two_workloads_never_read_one_existing_secret(store: str):
     cloud, identity = next((c, i) for c, s, i in COMBINATIONS if s == store)
     ref = EXISTING[store]["payments"]
-    listed = [{"name": "payments", "secrets": [{"name": "db", "existing": ref}]},
-              {"name": "orders", "secrets": [{"name": "copy", "existing": ref}]}]
+    listed = [
+        {"name": "payments", "secrets": [{"name": "db", "existing": ref}]},
+        {"name": "orders", "secrets": [{"name": "copy", "existing": ref}]},
+    ]
     config = {W: json.dumps(listed), f"{P}:store": store, f"{P}:identity": identity, **EXISTING[store]["set"]}
     assert config_problems(stack_for(cloud), set_=config, remove=(f"{P}:secretName",)) == [
         f"{W}[1].secrets[0].existing = {shown(ref)}: {W}[0] (payments)'s secret 'db' names it too: expected a "

@@ -21,8 +21,13 @@ from tests.policy_pack import analyze
 
 P = "secretstore-csi"
 WORKLOADS = [
-    {"name": "payments", "namespace": "shop", "serviceAccount": "payments-api",
-     "secrets": [{"name": "db", "keys": ["username", "password"]}, {"name": "api-token"}], "demo": True},
+    {
+        "name": "payments",
+        "namespace": "shop",
+        "serviceAccount": "payments-api",
+        "secrets": [{"name": "db", "keys": ["username", "password"]}, {"name": "api-token"}],
+        "demo": True,
+    },
     {"name": "orders", "namespace": "shop", "serviceAccount": "orders-api", "secrets": [{"name": "db"}]},
     {"name": "reports", "secrets": [{"name": "signing-key"}], "demo": True},
 ]
@@ -116,20 +121,26 @@ def _policy_reads_another_arn(run: ProgramRun) -> None:
 
 def _role_assignment_on_another_secret(run: ProgramRun) -> None:
     theirs = next(r for r in run.of_type("azure-native:keyvault:Secret") if owner(run, r) == "orders")
-    assignment = next(r for r in run.of_type("azure-native:authorization:RoleAssignment") if owner(run, r) == "payments")
+    assignment = next(
+        r for r in run.of_type("azure-native:authorization:RoleAssignment") if owner(run, r) == "payments"
+    )
     assignment.inputs["scope"] = theirs.id
 
 
 def _member_on_another_secret(run: ProgramRun) -> None:
     theirs = next(r for r in run.of_type("gcp:secretmanager/secret:Secret") if owner(run, r) == "orders")
-    grant = next(r for r in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember") if owner(run, r) == "payments")
+    grant = next(
+        r for r in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember") if owner(run, r) == "payments"
+    )
     grant.inputs["secretId"] = theirs.inputs["secretId"]
 
 
 def _vault_policy_on_another_path(run: ProgramRun) -> None:
     job = run.one("kubernetes:batch/v1:Job", "payments-vault-configure")
     command = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"]
-    command[-1] = command[-1].replace("secret/data/secretstore/shop/payments/api-token", "secret/data/secretstore/shop/orders/db")
+    command[-1] = command[-1].replace(
+        "secret/data/secretstore/shop/payments/api-token", "secret/data/secretstore/shop/orders/db"
+    )
 
 
 CROSSINGS: dict[tuple[str, str, str], Callable[[ProgramRun], None]] = {
@@ -160,7 +171,11 @@ def test_a_principal_that_trusts_another_account_fails_the_check(oidc_issuer: Oi
 
 def test_a_class_that_names_another_workloads_secret_fails_the_check(oidc_issuer: OidcIssuer):
     run = _copy(_run(("kubernetes", "vault", "kubernetesAuth"), WORKLOADS))
-    spc = next(r for r in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass") if owner(run, r) == "reports")
+    spc = next(
+        r
+        for r in run.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+        if owner(run, r) == "reports"
+    )
     objects = yaml.safe_load(spc.inputs["spec"]["parameters"]["objects"])
     objects[0]["secretPath"] = "secret/data/secretstore/shop/orders/db"
     spc.inputs["spec"]["parameters"]["objects"] = yaml.safe_dump(objects)

@@ -65,7 +65,9 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith("p
 
 
 def test_the_example_loads_no_cloud_sdk():
-    result = subprocess.run([sys.executable, "-c", _IMPORTED_SDKS], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_SDKS], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["pulumi_kubernetes", "pulumi_random"]
 
 
@@ -88,7 +90,9 @@ def _attempt(tmp_path, workloads: str) -> ProgramRun:
 
 
 def test_a_workload_that_trusts_default_is_refused_before_it_registers(tmp_path):
-    run = _attempt(tmp_path, 'platform.workload("web", WorkloadArgs(service_account="default", secrets=[StoreSecret("db")]))')
+    run = _attempt(
+        tmp_path, 'platform.workload("web", WorkloadArgs(service_account="default", secrets=[StoreSecret("db")]))'
+    )
     assert isinstance(run.error, ConfigError)
     assert run.error.problems == [
         "web: serviceAccount = 'default': a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and "
@@ -137,6 +141,9 @@ def test_a_created_cluster_without_its_location_is_refused(tmp_path):
 def test_the_outputs_name_the_workloads_objects(example: ProgramRun):
     payments = example.exports["payments"].value
     assert payments["namespace"] == "shop" and payments["serviceAccount"] == "payments-api"
-    spc = next(r for r in example.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
-               if owner(example, r) == "payments")
+    spc = next(
+        r
+        for r in example.of_type("kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass")
+        if owner(example, r) == "payments"
+    )
     assert reveal(spc.inputs)["metadata"]["name"] == payments["secretProviderClass"] == "payments"

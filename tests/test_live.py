@@ -63,7 +63,9 @@ def skip_reason(stack: str = STACK) -> str | None:
         if "gcp:project" not in stacks[stack]:
             return f"live test: gcp:project is not set: run `pulumi config set gcp:project <id> -s {stack}`"
         if shutil.which("gke-gcloud-auth-plugin") is None:
-            return "live test: gke-gcloud-auth-plugin is not on PATH: `gcloud components install gke-gcloud-auth-plugin`"
+            return (
+                "live test: gke-gcloud-auth-plugin is not on PATH: `gcloud components install gke-gcloud-auth-plugin`"
+            )
         if not _gcp_credentials():
             return "live test: no Google credentials (`gcloud auth application-default login`, or GOOGLE_APPLICATION_CREDENTIALS)"
     if cloud == "kubernetes":

@@ -37,10 +37,18 @@ LIFECYCLE = {
 SCENARIOS = [(c, lifecycle) for c in registry.combinations() for lifecycle in (False, True)]
 
 
-WORKLOADS = json.dumps([
-    {"name": "payments", "namespace": "shop", "serviceAccount": "payments-api", "secrets": [{"name": "db"}], "demo": True},
-    {"name": "orders", "namespace": "shop", "serviceAccount": "orders-api", "secrets": [{"name": "db"}]},
-])
+WORKLOADS = json.dumps(
+    [
+        {
+            "name": "payments",
+            "namespace": "shop",
+            "serviceAccount": "payments-api",
+            "secrets": [{"name": "db"}],
+            "demo": True,
+        },
+        {"name": "orders", "namespace": "shop", "serviceAccount": "orders-api", "secrets": [{"name": "db"}]},
+    ]
+)
 # A stack with Vault in dev mode asks for it, and its pack is told so: the one knob these
 # programs need.
 DEV_MODE = {"no-vault-dev-mode": {"allowDevMode": True}}
@@ -55,9 +63,14 @@ def recorded(combination: tuple[str, str, str], lifecycle: bool) -> ProgramRun:
 def external_vault() -> ProgramRun:
     """Vault of your own on kind, with two workloads: what pulumi-vault writes is checked too."""
     return run_combination(
-        "kubernetes", "vault", "kubernetesAuth",
-        set_={f"{P}:vaultAddress": "https://vault.example.com:8200", f"{P}:vaultKubernetesHost": "https://10.0.0.1:6443",
-              f"{P}:workloads": WORKLOADS},
+        "kubernetes",
+        "vault",
+        "kubernetesAuth",
+        set_={
+            f"{P}:vaultAddress": "https://vault.example.com:8200",
+            f"{P}:vaultKubernetesHost": "https://10.0.0.1:6443",
+            f"{P}:workloads": WORKLOADS,
+        },
     )
 
 
@@ -75,15 +88,17 @@ def test_a_vault_of_your_own_raises_no_violation_without_any_knob():
     ],
 )
 def test_a_vault_role_beyond_one_service_account_fires_its_rule(edit):
-    resources = broken(external_vault(), "vault:kubernetes/authBackendRole:AuthBackendRole", edit,
-                       name="payments-vault-role")
+    resources = broken(
+        external_vault(), "vault:kubernetes/authBackendRole:AuthBackendRole", edit, name="payments-vault-role"
+    )
     only(fired(resources), "vault-role-one-service-account", "Bind exactly one service account")
 
 
 def test_a_vault_policy_with_a_glob_fires_unless_the_knob_names_it():
     glob = 'path "secret/data/secretstore/+/db" {\n  capabilities = ["read"]\n}\n'
-    resources = broken(external_vault(), "vault:index/policy:Policy", lambda i: i.update(policy=glob),
-                       name="payments-vault-policy")
+    resources = broken(
+        external_vault(), "vault:index/policy:Policy", lambda i: i.update(policy=glob), name="payments-vault-policy"
+    )
     only(fired(resources), "vault-policy-without-globs", "secret/data/secretstore/+/db")
     names = [reveal(r.inputs)["name"] for r in resources if r.type == "vault:index/policy:Policy"]
     assert fired(resources, {"vault-policy-without-globs": {"allowedPolicies": names}}) == {}
@@ -116,7 +131,9 @@ def test_vault_in_dev_mode_is_a_violation_without_its_knob():
 # Each rule, alone, on a broken copy
 
 
-def broken(run: ProgramRun, type_: str, change: Callable[[dict[str, Any]], None], name: str | None = None) -> list[Registered]:
+def broken(
+    run: ProgramRun, type_: str, change: Callable[[dict[str, Any]], None], name: str | None = None
+) -> list[Registered]:
     """The run's resources with one resource's inputs changed, secrets revealed as the
     engine hands them to the analyzer."""
     resources = [copy.deepcopy(r) for r in run.resources]
@@ -161,18 +178,27 @@ def aws() -> ProgramRun:
         (lambda s: s.update(Action="secretsmanager:*"), "'secretsmanager:*'"),
         (lambda s: s.update(Resource="*"), "the resources ['*']"),
         (lambda s: s.update(Action="*"), "the actions ['*']"),
-        (lambda s: s.update(Resource=["arn:aws:secretsmanager:eu-central-1:123456789012:secret:secretstore-*"]), "secretstore-*"),
+        (
+            lambda s: s.update(Resource=["arn:aws:secretsmanager:eu-central-1:123456789012:secret:secretstore-*"]),
+            "secretstore-*",
+        ),
     ],
 )
 def test_a_wildcard_in_a_read_policy_fires_the_iam_rule(aws: ProgramRun, edit, shown: str):
     resources = broken(aws, "aws:iam/policy:Policy", _edit_json("policy", edit))
-    only(fired(resources), "secrets-manager-read-without-wildcards", "secretstore-read-secret", shown,
-         "secretsmanager:GetSecretValue")
+    only(
+        fired(resources),
+        "secrets-manager-read-without-wildcards",
+        "secretstore-read-secret",
+        shown,
+        "secretsmanager:GetSecretValue",
+    )
 
 
 def test_an_inline_role_policy_with_a_wildcard_fires_the_iam_rule(aws: ProgramRun):
-    wide = json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"}]})
+    wide = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "*"}]}
+    )
     resources = broken(aws, "aws:iam/role:Role", lambda i: i.update(inlinePolicies=[{"name": "wide", "policy": wide}]))
     only(fired(resources), "secrets-manager-read-without-wildcards", "inline policy 'wide'")
 
@@ -181,14 +207,30 @@ def test_an_inline_role_policy_with_a_wildcard_fires_the_iam_rule(aws: ProgramRu
     "edit, shown",
     [
         (lambda s: s["Condition"].update(StringLike=s["Condition"].pop("StringEquals")), "StringLike"),
-        (lambda s: s["Condition"]["StringEquals"].update(
-            {k: "system:serviceaccount:default:*" for k in s["Condition"]["StringEquals"] if k.endswith(":sub")}),
-         "system:serviceaccount:default:*"),
-        (lambda s: s["Condition"]["StringEquals"].update(
-            {k: ["system:serviceaccount:default:test", "system:serviceaccount:default:other"]
-             for k in s["Condition"]["StringEquals"] if k.endswith(":sub")}), "not to exactly one"),
-        (lambda s: [s["Condition"]["StringEquals"].pop(k) for k in list(s["Condition"]["StringEquals"]) if k.endswith(":aud")],
-         "does not pin `:aud`"),
+        (
+            lambda s: s["Condition"]["StringEquals"].update(
+                {k: "system:serviceaccount:default:*" for k in s["Condition"]["StringEquals"] if k.endswith(":sub")}
+            ),
+            "system:serviceaccount:default:*",
+        ),
+        (
+            lambda s: s["Condition"]["StringEquals"].update(
+                {
+                    k: ["system:serviceaccount:default:test", "system:serviceaccount:default:other"]
+                    for k in s["Condition"]["StringEquals"]
+                    if k.endswith(":sub")
+                }
+            ),
+            "not to exactly one",
+        ),
+        (
+            lambda s: [
+                s["Condition"]["StringEquals"].pop(k)
+                for k in list(s["Condition"]["StringEquals"])
+                if k.endswith(":aud")
+            ],
+            "does not pin `:aud`",
+        ),
     ],
 )
 def test_an_irsa_trust_that_is_not_one_service_account_fires_the_irsa_rule(aws: ProgramRun, edit, shown: str):
@@ -199,8 +241,11 @@ def test_an_irsa_trust_that_is_not_one_service_account_fires_the_irsa_rule(aws: 
 @pytest.mark.parametrize("tag", ["kubernetes-namespace", "kubernetes-service-account", "eks-cluster-arn"])
 def test_a_pod_identity_trust_without_a_session_tag_fires_its_rule(tag: str):
     run = recorded(("aws", "secretsManager", "podIdentity"), False)
-    resources = broken(run, "aws:iam/role:Role", _edit_json(
-        "assumeRolePolicy", lambda s: s["Condition"]["StringEquals"].pop(f"aws:RequestTag/{tag}")))
+    resources = broken(
+        run,
+        "aws:iam/role:Role",
+        _edit_json("assumeRolePolicy", lambda s: s["Condition"]["StringEquals"].pop(f"aws:RequestTag/{tag}")),
+    )
     only(fired(resources), "pod-identity-trust-pins-session-tags", tag)
 
 
@@ -218,26 +263,38 @@ def test_key_vault_secrets_user_on_a_vault_fires_unless_the_knob_allows_it(manag
     assert fired(resources, {"key-vault-secrets-user-per-secret": {"allowVaultScope": True}}) == {}
     group = vault_id.split("/providers/")[0]
     wider = broken(managed, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope=group))
-    only(fired(wider, {"key-vault-secrets-user-per-secret": {"allowVaultScope": True}}), "key-vault-secrets-user-per-secret")
+    only(
+        fired(wider, {"key-vault-secrets-user-per-secret": {"allowVaultScope": True}}),
+        "key-vault-secrets-user-per-secret",
+    )
 
 
 @pytest.mark.parametrize(
     "combination, type_",
     [
-        (("azure", "keyVault", "application"),
-         "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"),
+        (
+            ("azure", "keyVault", "application"),
+            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+        ),
         (("azure", "keyVault", "managedIdentity"), "azure-native:managedidentity:FederatedIdentityCredential"),
     ],
 )
 @pytest.mark.parametrize("subject", ["system:serviceaccount:default", "system:serviceaccount:default:*", "*"])
 def test_a_federated_credential_for_more_than_one_service_account_fires_its_rule(combination, type_: str, subject: str):
     resources = broken(recorded(combination, False), type_, lambda i: i.update(subject=subject))
-    only(fired(resources), "federated-credential-one-service-account", repr(subject), "system:serviceaccount:<namespace>:<name>")
+    only(
+        fired(resources),
+        "federated-credential-one-service-account",
+        repr(subject),
+        "system:serviceaccount:<namespace>:<name>",
+    )
 
 
 def test_another_federation_is_left_alone_only_when_the_knob_names_it(managed: ProgramRun):
     github = "repo:example/app:ref:refs/heads/main"
-    resources = broken(managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject=github))
+    resources = broken(
+        managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject=github)
+    )
     only(fired(resources), "federated-credential-one-service-account")
     assert fired(resources, {"federated-credential-one-service-account": {"otherSubjectPrefixes": ["repo:"]}}) == {}
 
@@ -248,22 +305,44 @@ def gcp() -> ProgramRun:
 
 
 def _added(run: ProgramRun, type_: str, inputs: dict[str, Any]) -> list[Registered]:
-    extra = Registered(type=type_, name="extra", urn=f"urn:pulumi:gcp-dev::{P}::{type_}::extra", id="extra",
-                       inputs=inputs, outputs={})
+    extra = Registered(
+        type=type_, name="extra", urn=f"urn:pulumi:gcp-dev::{P}::{type_}::extra", id="extra", inputs=inputs, outputs={}
+    )
     return [*run.resources, extra]
 
 
 @pytest.mark.parametrize(
     "type_, inputs",
     [
-        ("gcp:projects/iAMMember:IAMMember", {"project": "p-123456", "role": "roles/secretmanager.secretAccessor",
-                                              "member": "serviceAccount:app@p-123456.iam.gserviceaccount.com"}),
-        ("gcp:projects/iAMBinding:IAMBinding", {"project": "p-123456", "role": "roles/secretmanager.secretAccessor",
-                                                "members": ["group:apps@example.com"]}),
-        ("gcp:folder/iAMMember:IAMMember", {"folder": "folders/1", "role": "roles/secretmanager.secretAccessor",
-                                            "member": "user:a@example.com"}),
-        ("gcp:projects/iAMPolicy:IAMPolicy", {"project": "p-123456", "policyData": json.dumps(
-            {"bindings": [{"role": "roles/secretmanager.secretAccessor", "members": ["user:a@example.com"]}]})}),
+        (
+            "gcp:projects/iAMMember:IAMMember",
+            {
+                "project": "p-123456",
+                "role": "roles/secretmanager.secretAccessor",
+                "member": "serviceAccount:app@p-123456.iam.gserviceaccount.com",
+            },
+        ),
+        (
+            "gcp:projects/iAMBinding:IAMBinding",
+            {
+                "project": "p-123456",
+                "role": "roles/secretmanager.secretAccessor",
+                "members": ["group:apps@example.com"],
+            },
+        ),
+        (
+            "gcp:folder/iAMMember:IAMMember",
+            {"folder": "folders/1", "role": "roles/secretmanager.secretAccessor", "member": "user:a@example.com"},
+        ),
+        (
+            "gcp:projects/iAMPolicy:IAMPolicy",
+            {
+                "project": "p-123456",
+                "policyData": json.dumps(
+                    {"bindings": [{"role": "roles/secretmanager.secretAccessor", "members": ["user:a@example.com"]}]}
+                ),
+            },
+        ),
     ],
 )
 def test_a_project_wide_accessor_grant_fires_its_rule(gcp: ProgramRun, type_: str, inputs: dict[str, Any]):
@@ -271,7 +350,11 @@ def test_a_project_wide_accessor_grant_fires_its_rule(gcp: ProgramRun, type_: st
 
 
 def test_another_project_role_is_not_the_rules_business(gcp: ProgramRun):
-    inputs = {"project": "p-123456", "role": "roles/logging.logWriter", "member": "serviceAccount:n@p.iam.gserviceaccount.com"}
+    inputs = {
+        "project": "p-123456",
+        "role": "roles/logging.logWriter",
+        "member": "serviceAccount:n@p.iam.gserviceaccount.com",
+    }
     assert fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", inputs)) == {}
 
 
@@ -292,8 +375,11 @@ def test_a_secret_grant_beyond_one_workload_principal_fires_its_rule(gcp: Progra
 
 def test_a_public_secret_binding_fires_whatever_the_role(gcp: ProgramRun):
     inputs = {"project": "p-123456", "secretId": "s", "role": "roles/secretmanager.viewer", "members": ["allUsers"]}
-    only(fired(_added(gcp, "gcp:secretmanager/secretIamBinding:SecretIamBinding", inputs)),
-         "secret-access-for-one-workload-principal", "never public")
+    only(
+        fired(_added(gcp, "gcp:secretmanager/secretIamBinding:SecretIamBinding", inputs)),
+        "secret-access-for-one-workload-principal",
+        "never public",
+    )
 
 
 AUTHORIZED = "secretstore-demo-authorized"
@@ -310,7 +396,10 @@ def _pod(inputs: dict[str, Any]) -> dict[str, Any]:
         (lambda pod: pod["containers"][0]["volumeMounts"][0].update(readOnly=False), "without readOnly: true"),
         (lambda pod: pod["volumes"][0]["csi"].pop("readOnly"), "is not readOnly: true"),
         (lambda pod: pod["securityContext"].pop("runAsNonRoot"), "Running as Non-root"),
-        (lambda pod: pod["containers"][0]["securityContext"].update(allowPrivilegeEscalation=True), "Privilege Escalation"),
+        (
+            lambda pod: pod["containers"][0]["securityContext"].update(allowPrivilegeEscalation=True),
+            "Privilege Escalation",
+        ),
     ],
 )
 def test_a_csi_pod_that_is_writable_or_not_restricted_fires_its_rule(aws: ProgramRun, edit, shown: str):
@@ -347,10 +436,16 @@ def test_a_chart_without_an_exact_version_fires_its_rule(aws: ProgramRun, versio
 
 
 def test_another_chart_is_not_the_rules_business_unless_the_knob_names_it(aws: ProgramRun):
-    resources = broken(aws, "kubernetes:helm.sh/v3:Release",
-                       lambda i: i.update(chart="ingress-nginx", version="^4"), name="secretstore-driver")
+    resources = broken(
+        aws,
+        "kubernetes:helm.sh/v3:Release",
+        lambda i: i.update(chart="ingress-nginx", version="^4"),
+        name="secretstore-driver",
+    )
     assert fired(resources) == {}
-    only(fired(resources, {"secrets-store-charts-pinned": {"charts": ["ingress-nginx"]}}), "secrets-store-charts-pinned")
+    only(
+        fired(resources, {"secrets-store-charts-pinned": {"charts": ["ingress-nginx"]}}), "secrets-store-charts-pinned"
+    )
 
 
 # What the rules leave alone, and the knobs
@@ -359,8 +454,11 @@ LEAST_PRIVILEGE_EXTRAS = [
     # Secrets Manager accepts only "*" for these actions.
     {"Effect": "Allow", "Action": ["secretsmanager:ListSecrets", "secretsmanager:GetRandomPassword"], "Resource": "*"},
     # The random suffix of a secret's ARN, as AWS documents matching it.
-    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-     "Resource": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:app/db-??????"},
+    {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:app/db-??????",
+    },
     # Everything but Secrets Manager is not this rule's business.
     {"Effect": "Allow", "NotAction": "secretsmanager:*", "Resource": "arn:aws:s3:::bucket/key"},
     {"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"},
@@ -387,18 +485,33 @@ def test_not_action_that_leaves_secrets_manager_in_fires(aws: ProgramRun):
 
 
 def test_string_not_like_only_narrows_a_trust(aws: ProgramRun):
-    edit = _edit_json("assumeRolePolicy", lambda s: s["Condition"].update(
-        StringNotLike={"aws:PrincipalTag/team": "contractors-*"}))
+    edit = _edit_json(
+        "assumeRolePolicy", lambda s: s["Condition"].update(StringNotLike={"aws:PrincipalTag/team": "contractors-*"})
+    )
     assert fired(broken(aws, "aws:iam/role:Role", edit)) == {}
 
 
 def test_another_oidc_federation_is_left_alone_only_when_the_knob_names_it(aws: ProgramRun):
-    github = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-        "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
-        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": "repo:example/app:ref:refs/heads/main",
-                                       "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}},
-    }]})
+    github = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Principal": {
+                        "Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+                    },
+                    "Condition": {
+                        "StringEquals": {
+                            "token.actions.githubusercontent.com:sub": "repo:example/app:ref:refs/heads/main",
+                            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
     resources = broken(aws, "aws:iam/role:Role", lambda i: i.update(assumeRolePolicy=github))
     only(fired(resources), "irsa-trust-pins-one-service-account", "repo:example/app")
     knob = {"irsa-trust-pins-one-service-account": {"otherIssuers": ["token.actions.githubusercontent.com"]}}
@@ -416,17 +529,27 @@ def test_a_versioned_azure_native_type_is_checked_too(managed: ProgramRun):
 def test_other_read_roles_count_and_the_knob_says_which(gcp: ProgramRun):
     owner = {"project": "p-123456", "role": "roles/owner", "member": "user:a@example.com"}
     only(fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", owner)), "no-project-wide-secret-access", "roles/owner")
-    assert fired(_added(gcp, "gcp:projects/iAMMember:IAMMember", owner),
-                 {"no-project-wide-secret-access": {"readRoles": []}}) == {}
-    admin = broken(gcp, "gcp:secretmanager/secretIamMember:SecretIamMember",
-                   lambda i: i.update(role="roles/secretmanager.admin", member="user:a@example.com"))
+    assert (
+        fired(
+            _added(gcp, "gcp:projects/iAMMember:IAMMember", owner), {"no-project-wide-secret-access": {"readRoles": []}}
+        )
+        == {}
+    )
+    admin = broken(
+        gcp,
+        "gcp:secretmanager/secretIamMember:SecretIamMember",
+        lambda i: i.update(role="roles/secretmanager.admin", member="user:a@example.com"),
+    )
     only(fired(admin), "secret-access-for-one-workload-principal", "roles/secretmanager.admin")
 
 
 def test_a_chart_from_disk_is_left_alone_and_the_knob_can_empty_the_list(aws: ProgramRun):
-    local = broken(aws, "kubernetes:helm.sh/v3:Release",
-                   lambda i: i.update(chart="./charts/secrets-store-csi-driver-provider-gcp", version="^0"),
-                   name="secretstore-driver")
+    local = broken(
+        aws,
+        "kubernetes:helm.sh/v3:Release",
+        lambda i: i.update(chart="./charts/secrets-store-csi-driver-provider-gcp", version="^0"),
+        name="secretstore-driver",
+    )
     assert fired(local) == {}
     ranged = broken(aws, "kubernetes:helm.sh/v3:Release", lambda i: i.update(version="^1"), name="secretstore-driver")
     assert fired(ranged, {"secrets-store-charts-pinned": {"charts": []}}) == {}
@@ -436,9 +559,15 @@ def test_a_chart_from_disk_is_left_alone_and_the_knob_can_empty_the_list(aws: Pr
     "edit, shown",
     [
         (lambda pod: pod["securityContext"].update(seLinuxOptions={"type": "spc_t"}), "SELinux"),
-        (lambda pod: pod["containers"][0]["securityContext"].update(appArmorProfile={"type": "Unconfined"}), "AppArmor"),
+        (
+            lambda pod: pod["containers"][0]["securityContext"].update(appArmorProfile={"type": "Unconfined"}),
+            "AppArmor",
+        ),
         (lambda pod: pod["securityContext"].update(windowsOptions={"hostProcess": True}), "HostProcess"),
-        (lambda pod: pod.update(ephemeralContainers=[{"name": "debug", "image": f"busybox@sha256:{'0' * 64}"}]), "debug"),
+        (
+            lambda pod: pod.update(ephemeralContainers=[{"name": "debug", "image": f"busybox@sha256:{'0' * 64}"}]),
+            "debug",
+        ),
     ],
 )
 def test_every_restricted_control_counts(aws: ProgramRun, edit, shown: str):
@@ -453,15 +582,39 @@ ODD_VALUES = [None, 1, True, "text", [], {}, [None], {"a": None}]
 
 def _odd_inputs() -> list[tuple[str, dict[str, Any]]]:
     types = sorted({t for policy in policies.POLICIES for t in policy_types(policy)})
-    keys = ["policy", "assumeRolePolicy", "inlinePolicies", "scope", "roleDefinitionId", "subject", "role", "member",
-            "members", "policyData", "spec", "chart", "version"]
+    keys = [
+        "policy",
+        "assumeRolePolicy",
+        "inlinePolicies",
+        "scope",
+        "roleDefinitionId",
+        "subject",
+        "role",
+        "member",
+        "members",
+        "policyData",
+        "spec",
+        "chart",
+        "version",
+    ]
     cases = [(t, {key: value}) for t in types for key in keys for value in ODD_VALUES]
-    statement_shapes = [{"Statement": s} for s in (None, "x", [None], [{"Effect": "Allow", "Condition": "x",
-                        "Principal": "*", "Action": None}], [{"Effect": "Allow", "NotAction": None}])]
+    statement_shapes = [
+        {"Statement": s}
+        for s in (
+            None,
+            "x",
+            [None],
+            [{"Effect": "Allow", "Condition": "x", "Principal": "*", "Action": None}],
+            [{"Effect": "Allow", "NotAction": None}],
+        )
+    ]
     cases += [("aws:iam/role:Role", {"assumeRolePolicy": json.dumps(d)}) for d in statement_shapes]
     cases += [("aws:iam/policy:Policy", {"policy": json.dumps(d)}) for d in statement_shapes]
-    pods = [{"volumes": v, "containers": c} for v in (None, [None], [{"csi": None}], [{"csi": {"driver": "secrets-store.csi.k8s.io"}}])
-            for c in (None, [None], [{"volumeMounts": None, "securityContext": {"capabilities": {"drop": None}}}])]
+    pods = [
+        {"volumes": v, "containers": c}
+        for v in (None, [None], [{"csi": None}], [{"csi": {"driver": "secrets-store.csi.k8s.io"}}])
+        for c in (None, [None], [{"volumeMounts": None, "securityContext": {"capabilities": {"drop": None}}}])
+    ]
     cases += [("kubernetes:core/v1:Pod", {"spec": pod}) for pod in pods]
     cases += [("kubernetes:apps/v1:Deployment", {"spec": {"template": {"spec": pod}}}) for pod in pods]
     return cases
@@ -486,69 +639,127 @@ def test_inputs_of_any_shape_never_crash_the_pack():
 
 
 def _representative_breaks() -> dict[str, Callable[[], list[Registered]]]:
-    aws_run, gcp_run = recorded(("aws", "secretsManager", "irsa"), False), recorded(("gcp", "secretManager", "workloadIdentity"), False)
+    aws_run, gcp_run = (
+        recorded(("aws", "secretsManager", "irsa"), False),
+        recorded(("gcp", "secretManager", "workloadIdentity"), False),
+    )
     pod_run = recorded(("aws", "secretsManager", "podIdentity"), False)
     managed_run = recorded(("azure", "keyVault", "managedIdentity"), False)
     vault_run = external_vault()
     return {
-        "secrets-manager-read-without-wildcards":
-            lambda: broken(aws_run, "aws:iam/policy:Policy", _edit_json("policy", lambda s: s.update(Resource="*"))),
-        "irsa-trust-pins-one-service-account":
-            lambda: broken(aws_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))),
-        "pod-identity-trust-pins-session-tags":
-            lambda: broken(pod_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))),
-        "key-vault-secrets-user-per-secret":
-            lambda: broken(managed_run, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope="/subscriptions/x")),
-        "federated-credential-one-service-account":
-            lambda: broken(managed_run, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject="*")),
-        "no-project-wide-secret-access":
-            lambda: _added(gcp_run, "gcp:projects/iAMMember:IAMMember",
-                           {"project": "p-123456", "role": "roles/secretmanager.secretAccessor", "member": "user:a@b.c"}),
-        "secret-access-for-one-workload-principal":
-            lambda: broken(gcp_run, "gcp:secretmanager/secretIamMember:SecretIamMember", lambda i: i.update(member="allUsers")),
-        "csi-pods-read-only-and-restricted":
-            lambda: broken(aws_run, "kubernetes:apps/v1:Deployment", lambda i: _pod(i)["volumes"][0]["csi"].pop("readOnly"),
-                           name=AUTHORIZED),
-        "secret-provider-class-parameters-are-strings":
-            lambda: broken(aws_run, "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
-                           lambda i: i["spec"]["parameters"].update(region=1)),
-        "secrets-store-charts-pinned":
-            lambda: broken(aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-driver"),
-        "no-aws-managed-policy-reads-secrets":
-            lambda: broken(aws_run, "aws:iam/role:Role",
-                           lambda i: i.update(managedPolicyArns=["arn:aws:iam::aws:policy/SecretsManagerReadWrite"])),
-        "no-trust-in-a-whole-account":
-            lambda: _added(aws_run, "aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]})}),
-        "no-principal-for-default":
-            lambda: broken(pod_run, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-                           lambda i: i.update(serviceAccount="default")),
-        "key-vault-reads-secrets-only":
-            lambda: _added(managed_run, "azure-native:keyvault:AccessPolicy",
-                           {"policy": {"objectId": "x", "permissions": {"keys": ["get"]}}}),
-        "federated-credential-aks-issuer-and-audience":
-            lambda: broken(managed_run, "azure-native:managedidentity:FederatedIdentityCredential",
-                           lambda i: i.update(audiences=["api://other"])),
-        "no-vault-dev-mode":
-            lambda: recorded(("kubernetes", "vault", "kubernetesAuth"), False).resources,
-        "no-token-creating-rbac":
-            lambda: _added(aws_run, "kubernetes:rbac.authorization.k8s.io/v1:Role", {"metadata": {"name": "r"}, "rules": [
-                {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}]}),
-        "images-pinned-by-digest":
-            lambda: broken(gcp_run, "kubernetes:apps/v1:DaemonSet",
-                           lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image="busybox")),
-        "namespaces-restricted":
-            lambda: broken(aws_run, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels={})),
-        "identity-binding-role-one-identity":
-            lambda: _added(aws_run, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", {"metadata": {"name": "r"}, "rules": [
-                {"apiGroups": ["cid.wi.aks.azure.com"], "resources": ["*"], "verbs": ["use-managed-identity"]}]}),
-        "vault-role-one-service-account":
-            lambda: broken(vault_run, "vault:kubernetes/authBackendRole:AuthBackendRole",
-                           lambda i: i.update(boundServiceAccountNames=["*"]), name="payments-vault-role"),
-        "vault-policy-without-globs":
-            lambda: broken(vault_run, "vault:index/policy:Policy",
-                           lambda i: i.update(policy='path "secret/data/*" {\n  capabilities = ["read"]\n}\n'),
-                           name="payments-vault-policy"),
+        "secrets-manager-read-without-wildcards": lambda: broken(
+            aws_run, "aws:iam/policy:Policy", _edit_json("policy", lambda s: s.update(Resource="*"))
+        ),
+        "irsa-trust-pins-one-service-account": lambda: broken(
+            aws_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))
+        ),
+        "pod-identity-trust-pins-session-tags": lambda: broken(
+            pod_run, "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s.pop("Condition"))
+        ),
+        "key-vault-secrets-user-per-secret": lambda: broken(
+            managed_run, "azure-native:authorization:RoleAssignment", lambda i: i.update(scope="/subscriptions/x")
+        ),
+        "federated-credential-one-service-account": lambda: broken(
+            managed_run, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(subject="*")
+        ),
+        "no-project-wide-secret-access": lambda: _added(
+            gcp_run,
+            "gcp:projects/iAMMember:IAMMember",
+            {"project": "p-123456", "role": "roles/secretmanager.secretAccessor", "member": "user:a@b.c"},
+        ),
+        "secret-access-for-one-workload-principal": lambda: broken(
+            gcp_run, "gcp:secretmanager/secretIamMember:SecretIamMember", lambda i: i.update(member="allUsers")
+        ),
+        "csi-pods-read-only-and-restricted": lambda: broken(
+            aws_run,
+            "kubernetes:apps/v1:Deployment",
+            lambda i: _pod(i)["volumes"][0]["csi"].pop("readOnly"),
+            name=AUTHORIZED,
+        ),
+        "secret-provider-class-parameters-are-strings": lambda: broken(
+            aws_run,
+            "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+            lambda i: i["spec"]["parameters"].update(region=1),
+        ),
+        "secrets-store-charts-pinned": lambda: broken(
+            aws_run, "kubernetes:helm.sh/v3:Release", lambda i: i.pop("version"), name="secretstore-driver"
+        ),
+        "no-aws-managed-policy-reads-secrets": lambda: broken(
+            aws_run,
+            "aws:iam/role:Role",
+            lambda i: i.update(managedPolicyArns=["arn:aws:iam::aws:policy/SecretsManagerReadWrite"]),
+        ),
+        "no-trust-in-a-whole-account": lambda: _added(
+            aws_run,
+            "aws:iam/role:Role",
+            {
+                "assumeRolePolicy": json.dumps(
+                    {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ]
+                    }
+                )
+            },
+        ),
+        "no-principal-for-default": lambda: broken(
+            pod_run,
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            lambda i: i.update(serviceAccount="default"),
+        ),
+        "key-vault-reads-secrets-only": lambda: _added(
+            managed_run,
+            "azure-native:keyvault:AccessPolicy",
+            {"policy": {"objectId": "x", "permissions": {"keys": ["get"]}}},
+        ),
+        "federated-credential-aks-issuer-and-audience": lambda: broken(
+            managed_run,
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            lambda i: i.update(audiences=["api://other"]),
+        ),
+        "no-vault-dev-mode": lambda: recorded(("kubernetes", "vault", "kubernetesAuth"), False).resources,
+        "no-token-creating-rbac": lambda: _added(
+            aws_run,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role",
+            {
+                "metadata": {"name": "r"},
+                "rules": [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}],
+            },
+        ),
+        "images-pinned-by-digest": lambda: broken(
+            gcp_run,
+            "kubernetes:apps/v1:DaemonSet",
+            lambda i: i["spec"]["template"]["spec"]["initContainers"][0].update(image="busybox"),
+        ),
+        "namespaces-restricted": lambda: broken(
+            aws_run, "kubernetes:core/v1:Namespace", lambda i: i["metadata"].update(labels={})
+        ),
+        "identity-binding-role-one-identity": lambda: _added(
+            aws_run,
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            {
+                "metadata": {"name": "r"},
+                "rules": [
+                    {"apiGroups": ["cid.wi.aks.azure.com"], "resources": ["*"], "verbs": ["use-managed-identity"]}
+                ],
+            },
+        ),
+        "vault-role-one-service-account": lambda: broken(
+            vault_run,
+            "vault:kubernetes/authBackendRole:AuthBackendRole",
+            lambda i: i.update(boundServiceAccountNames=["*"]),
+            name="payments-vault-role",
+        ),
+        "vault-policy-without-globs": lambda: broken(
+            vault_run,
+            "vault:index/policy:Policy",
+            lambda i: i.update(policy='path "secret/data/*" {\n  capabilities = ["read"]\n}\n'),
+            name="payments-vault-policy",
+        ),
     }
 
 
@@ -568,12 +779,19 @@ def test_a_pod_identity_trust_without_its_account_fires_its_rule():
 @pytest.mark.parametrize(
     "type_, inputs, shown",
     [
-        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-         {"role": "secretstore-secret-reader-1a2b3c4", "policyArn": "arn:aws:iam::aws:policy/SecretsManagerReadWrite"},
-         "SecretsManagerReadWrite"),
-        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-         {"role": "secretstore-secret-reader-1a2b3c4", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-         "AdministratorAccess"),
+        (
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            {
+                "role": "secretstore-secret-reader-1a2b3c4",
+                "policyArn": "arn:aws:iam::aws:policy/SecretsManagerReadWrite",
+            },
+            "SecretsManagerReadWrite",
+        ),
+        (
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            {"role": "secretstore-secret-reader-1a2b3c4", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            "AdministratorAccess",
+        ),
     ],
 )
 def test_an_aws_managed_policy_that_reads_secrets_fires_its_rule(aws: ProgramRun, type_: str, inputs, shown: str):
@@ -588,8 +806,13 @@ def test_any_aws_managed_policy_on_a_workloads_role_fires_and_the_knob_lists_the
     node = {"role": "nodes", "policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}
     assert fired(_added(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", node)) == {}
     ops = {"role": "ops", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}
-    assert fired(_added(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", ops),
-                 {"no-aws-managed-policy-reads-secrets": {"secretReadingPolicies": []}}) == {}
+    assert (
+        fired(
+            _added(aws, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", ops),
+            {"no-aws-managed-policy-reads-secrets": {"secretReadingPolicies": []}},
+        )
+        == {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -610,15 +833,35 @@ def test_a_trust_in_a_whole_account_fires_its_rule_and_the_knob_names_accounts(a
 @pytest.mark.parametrize(
     "combination, type_, edit",
     [
-        (("aws", "secretsManager", "irsa"), "aws:iam/role:Role", _edit_json("assumeRolePolicy", lambda s: s["Condition"][
-            "StringEquals"].update({k: "system:serviceaccount:shop:default" for k in s["Condition"]["StringEquals"]
-                                    if k.endswith(":sub")}))),
-        (("aws", "secretsManager", "podIdentity"), "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-         lambda i: i.update(serviceAccount="default")),
-        (("azure", "keyVault", "managedIdentity"), "azure-native:managedidentity:FederatedIdentityCredential",
-         lambda i: i.update(subject="system:serviceaccount:shop:default")),
-        (("gcp", "secretManager", "workloadIdentity"), "gcp:secretmanager/secretIamMember:SecretIamMember",
-         lambda i: i.update(member=re.sub(r"/sa/[^/]+$", "/sa/default", i["member"]))),
+        (
+            ("aws", "secretsManager", "irsa"),
+            "aws:iam/role:Role",
+            _edit_json(
+                "assumeRolePolicy",
+                lambda s: s["Condition"]["StringEquals"].update(
+                    {
+                        k: "system:serviceaccount:shop:default"
+                        for k in s["Condition"]["StringEquals"]
+                        if k.endswith(":sub")
+                    }
+                ),
+            ),
+        ),
+        (
+            ("aws", "secretsManager", "podIdentity"),
+            "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+            lambda i: i.update(serviceAccount="default"),
+        ),
+        (
+            ("azure", "keyVault", "managedIdentity"),
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            lambda i: i.update(subject="system:serviceaccount:shop:default"),
+        ),
+        (
+            ("gcp", "secretManager", "workloadIdentity"),
+            "gcp:secretmanager/secretIamMember:SecretIamMember",
+            lambda i: i.update(member=re.sub(r"/sa/[^/]+$", "/sa/default", i["member"])),
+        ),
     ],
 )
 def test_a_principal_for_the_default_service_account_fires_its_rule(combination, type_: str, edit):
@@ -628,20 +871,31 @@ def test_a_principal_for_the_default_service_account_fires_its_rule(combination,
 
 def test_a_gke_principal_in_namespace_default_fires_unless_a_kept_stack_allows_it():
     run = recorded(("gcp", "secretManager", "workloadIdentity"), False)
-    resources = broken(run, "gcp:secretmanager/secretIamMember:SecretIamMember",
-                       lambda i: i.update(member=re.sub(r"/ns/[^/]+/", "/ns/default/", i["member"])))
+    resources = broken(
+        run,
+        "gcp:secretmanager/secretIamMember:SecretIamMember",
+        lambda i: i.update(member=re.sub(r"/ns/[^/]+/", "/ns/default/", i["member"])),
+    )
     only(fired(resources), "no-principal-for-default", "one principal for the whole project")
     assert fired(resources, {"no-principal-for-default": {"allowDefaultNamespace": True}}) == {}
 
 
 @pytest.mark.parametrize(
-    "permissions", [{"secrets": ["get"], "keys": ["get"]}, {"secrets": ["get", "list"]}, {"secrets": ["all"]},
-                    {"secrets": ["get"], "certificates": ["get"]}],
+    "permissions",
+    [
+        {"secrets": ["get"], "keys": ["get"]},
+        {"secrets": ["get", "list"]},
+        {"secrets": ["all"]},
+        {"secrets": ["get"], "certificates": ["get"]},
+    ],
 )
 def test_an_access_policy_beyond_secrets_get_fires_its_rule(permissions):
     run = recorded(("azure", "keyVault", "application"), False)
-    resources = broken(run, "azure-native:keyvault:Vault",
-                       lambda i: i["properties"]["accessPolicies"][0].update(permissions=permissions))
+    resources = broken(
+        run,
+        "azure-native:keyvault:Vault",
+        lambda i: i["properties"]["accessPolicies"][0].update(permissions=permissions),
+    )
     only(fired(resources), "key-vault-reads-secrets-only", "secrets `get` and nothing else")
 
 
@@ -668,14 +922,18 @@ def test_a_federated_credential_with_another_issuer_or_audience_fires_its_rule(m
 
 def test_another_issuer_is_allowed_when_the_knob_names_it(managed: ProgramRun):
     issuer = "https://oidc.example.com/cluster/"
-    resources = broken(managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(issuer=issuer))
+    resources = broken(
+        managed, "azure-native:managedidentity:FederatedIdentityCredential", lambda i: i.update(issuer=issuer)
+    )
     assert fired(resources, {"federated-credential-aks-issuer-and-audience": {"issuers": [issuer]}}) == {}
 
 
 @pytest.mark.parametrize(
     "rule",
-    [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
-     {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+    [
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+    ],
 )
 def test_rbac_that_creates_tokens_fires_its_rule_and_the_knob_names_roles(gcp: ProgramRun, rule):
     kind = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
@@ -695,8 +953,11 @@ def test_an_image_without_a_digest_fires_its_rule(gcp: ProgramRun, image: str):
 
 def test_the_demo_image_is_allowed_by_the_default_knob_only(aws: ProgramRun):
     # No public source gives the demo image's digest; an empty knob shows it unpinned.
-    only(fired(aws.resources, {"images-pinned-by-digest": {"allowedImages": []}}), "images-pinned-by-digest",
-         "ghcr.io/dirien/hello-server/hello-server:latest")
+    only(
+        fired(aws.resources, {"images-pinned-by-digest": {"allowedImages": []}}),
+        "images-pinned-by-digest",
+        "ghcr.io/dirien/hello-server/hello-server:latest",
+    )
 
 
 @pytest.mark.parametrize("labels", [{}, {"pod-security.kubernetes.io/enforce": "baseline"}])
@@ -707,8 +968,9 @@ def test_a_namespace_below_restricted_fires_its_rule(aws: ProgramRun, labels):
 
 
 def test_a_csi_pod_in_namespace_default_fires_its_rule(aws: ProgramRun):
-    resources = broken(aws, "kubernetes:apps/v1:Deployment", lambda i: i["metadata"].update(namespace="default"),
-                       name=AUTHORIZED)
+    resources = broken(
+        aws, "kubernetes:apps/v1:Deployment", lambda i: i["metadata"].update(namespace="default"), name=AUTHORIZED
+    )
     only(fired(resources), "namespaces-restricted", "namespace `default`")
 
 
@@ -725,11 +987,17 @@ def test_each_rule_has_a_break_that_fires_it_alone():
 def test_the_pack_is_laid_out_as_the_cli_expects():
     manifest = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
     assert manifest["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
-    pins = dict(line.split("==") for line in (PACK / "requirements.txt").read_text().splitlines()
-                if line and not line.startswith("#"))
+    pins = dict(
+        line.split("==")
+        for line in (PACK / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert set(pins) >= {"pulumi-policy", "pulumi"}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    requirements = [
+        *project["dependencies"],
+        *(r for extra in project["optional-dependencies"].values() for r in extra),
+    ]
     program = dict(requirement.split("==") for requirement in requirements)
     for package, version in pins.items():
         assert re.fullmatch(r"[0-9]+(\.[0-9]+)+", version)

@@ -100,15 +100,29 @@ def test_a_stack_imports_only_its_own_clouds_sdk(stack: str, absent: set[str]):
 # domain types; the shared Kubernetes layer adds pulumi and pulumi_kubernetes, nothing else.
 PACKAGES = ["aws", "azure", "gcp", "existing", "vault"]
 SDK_FREE = [
-    "secretstore_csi/__init__.py", "secretstore_csi/model.py", "secretstore_csi/demo_app.py",
-    "secretstore_csi/charts.py", "secretstore_csi/settings.py", "secretstore_csi/catalog.py",
-    "secretstore_csi/registry.py", "secretstore_csi/checks.py",
-    *(f"secretstore_csi/{package}/{module}.py" for package in PACKAGES for module in ("__init__", "settings", "catalog")),
-    "secretstore_csi/aws/iam.py", "secretstore_csi/vault/configure.py", "secretstore_csi/azure/names.py",
-    "secretstore_csi/gcp/names.py", "secretstore_csi/lookup.py",
+    "secretstore_csi/__init__.py",
+    "secretstore_csi/model.py",
+    "secretstore_csi/demo_app.py",
+    "secretstore_csi/charts.py",
+    "secretstore_csi/settings.py",
+    "secretstore_csi/catalog.py",
+    "secretstore_csi/registry.py",
+    "secretstore_csi/checks.py",
+    *(
+        f"secretstore_csi/{package}/{module}.py"
+        for package in PACKAGES
+        for module in ("__init__", "settings", "catalog")
+    ),
+    "secretstore_csi/aws/iam.py",
+    "secretstore_csi/vault/configure.py",
+    "secretstore_csi/azure/names.py",
+    "secretstore_csi/gcp/names.py",
+    "secretstore_csi/lookup.py",
 ]
 SHARED_LAYER = [
-    "secretstore_csi/seam.py", "secretstore_csi/errors.py", "secretstore_csi/platform.py",
+    "secretstore_csi/seam.py",
+    "secretstore_csi/errors.py",
+    "secretstore_csi/platform.py",
     "secretstore_csi/program.py",
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "secretstore_csi/kubernetes").glob("*.py")),
 ]
@@ -164,7 +178,12 @@ PROJECT_MODULES = {_module_name(str(p.relative_to(ROOT))) for p in (ROOT / "secr
 RULES = [
     (SDK_FREE, {"pydantic", "pydantic_core", "yaml"}, {_module_name(m) for m in SDK_FREE}, True),
     (SHARED_LAYER, {"pulumi", "pulumi_kubernetes"}, {_module_name(m) for m in SDK_FREE + SHARED_LAYER}, False),
-    (CONFIG, {"pulumi", "pydantic", "pydantic_core"}, {_module_name(m) for m in SDK_FREE + ["secretstore_csi/errors.py"]}, False),
+    (
+        CONFIG,
+        {"pulumi", "pydantic", "pydantic_core"},
+        {_module_name(m) for m in SDK_FREE + ["secretstore_csi/errors.py"]},
+        False,
+    ),
 ]
 
 
@@ -184,7 +203,11 @@ def test_the_import_check_would_catch_a_cloud_sdk_in_the_shared_layer():
 
 
 def _string_constants(path: Path) -> set[str]:
-    return {node.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def _imports_the_registry(source: str) -> bool:
@@ -267,13 +290,20 @@ def test_mypy_refuses_an_identity_mode_whose_principal_its_store_cannot_grant(tm
     assert "IdentityInstaller[Gke, WorkloadPrincipal]" in stdout
     assert "IdentityInstaller[Gke, SecretReaderRole]" in stdout
     # The same entry with the store's own identity mode passes.
-    stdout, status = _mypy(tmp_path, _MISMATCHED.replace("gcp.catalog import _workload_identity", "aws.catalog import _irsa as _workload_identity"))
+    stdout, status = _mypy(
+        tmp_path,
+        _MISMATCHED.replace("gcp.catalog import _workload_identity", "aws.catalog import _irsa as _workload_identity"),
+    )
     assert status == 0, stdout
 
 
 def test_only_the_registry_and_the_cloud_packages_name_clouds_stores_and_identities():
     names = {*registry.CLUSTERS, *registry.STORES, *registry.IDENTITIES}
-    outside = [ROOT / "__main__.py", *(ROOT / "secretstore_csi").glob("*.py"), *(ROOT / "secretstore_csi/kubernetes").glob("*.py")]
+    outside = [
+        ROOT / "__main__.py",
+        *(ROOT / "secretstore_csi").glob("*.py"),
+        *(ROOT / "secretstore_csi/kubernetes").glob("*.py"),
+    ]
     # charts.py names charts, and the Vault store's chart is called `vault` too.
     outside = [path for path in outside if path.name not in ("charts.py",)]
     assert len(outside) >= 8

@@ -146,7 +146,10 @@ ROTATION_OBJECT = "expected {enabled: true or false, pollInterval: a Go duration
 @pytest.mark.parametrize(
     "rotation, problem",
     [
-        ({"enabled": True, "pollInterval": "2 minutes"}, f"{P}:rotation.pollInterval = '2 minutes': {ROTATION_ACCEPTED}"),
+        (
+            {"enabled": True, "pollInterval": "2 minutes"},
+            f"{P}:rotation.pollInterval = '2 minutes': {ROTATION_ACCEPTED}",
+        ),
         ({"enabled": True, "pollInterval": "0s"}, f"{P}:rotation.pollInterval = '0s': {ROTATION_ACCEPTED}"),
         ({"enabled": True, "pollInterval": "-5m"}, f"{P}:rotation.pollInterval = '-5m': {ROTATION_ACCEPTED}"),
         ({"enabled": True, "pollInterval": 120}, f"{P}:rotation.pollInterval = 120: {ROTATION_ACCEPTED}"),
@@ -159,7 +162,10 @@ ROTATION_OBJECT = "expected {enabled: true or false, pollInterval: a Go duration
         ),
         ({"enabled": "sometimes"}, f"{P}:rotation.enabled = 'sometimes': expected true or false"),
         ({"enabled": "yes"}, f"{P}:rotation.enabled = 'yes': expected true or false"),
-        ({"enabled": True, "interval": "2m"}, f"{P}:rotation.interval is not a known field: expected enabled or pollInterval"),
+        (
+            {"enabled": True, "interval": "2m"},
+            f"{P}:rotation.interval is not a known field: expected enabled or pollInterval",
+        ),
         (True, f"{P}:rotation = 'true': {ROTATION_OBJECT}"),
         (None, f"{P}:rotation = 'null': {ROTATION_OBJECT}"),
     ],
@@ -279,7 +285,10 @@ def several_on_azure() -> ProgramRun:
 
 def _arns(run: ProgramRun) -> list[str]:
     """The ARNs of the secrets `db` and `api-token`, in the order the config lists them."""
-    return [run.one("aws:secretsmanager/secret:Secret", f"secretstore-{name}").outputs["arn"] for name in ("db", "api-token")]
+    return [
+        run.one("aws:secretsmanager/secret:Secret", f"secretstore-{name}").outputs["arn"]
+        for name in ("db", "api-token")
+    ]
 
 
 def test_every_listed_secret_is_created_in_secrets_manager(several_on_aws: ProgramRun):
@@ -321,7 +330,11 @@ def test_each_listed_secret_gets_its_own_object_on_aws(several_on_aws: ProgramRu
     synced = several_on_aws.one(SPC).inputs["spec"]["secretObjects"][0]["data"]
     assert [item["key"] for item in synced] == ["db", "db-username", "db-password", "api-token"]
     assert [variable["name"] for variable in _env(several_on_aws, "authorized")] == [
-        "FILE", "DB", "DB_USERNAME", "DB_PASSWORD", "API_TOKEN",
+        "FILE",
+        "DB",
+        "DB_USERNAME",
+        "DB_PASSWORD",
+        "API_TOKEN",
     ]
 
 
@@ -375,28 +388,41 @@ BAD_LISTS = [
     ([{"name": "db", "keys": ["a", "a"]}], [f"{SECRETS_KEY}[0].keys = ['a', 'a']: {KEYS_RULE}"]),
     ([{"name": "db", "keys": []}], [f"{SECRETS_KEY}[0].keys = []: {KEYS_RULE}"]),
     ([{"name": "db", "keys": None}], [f"{SECRETS_KEY}[0].keys = None: {KEYS_RULE}"]),
-    ([{"name": "db", "value": "x"}], [f"{SECRETS_KEY}[0].value is not a known field: expected name, keys, valueFrom or existing"]),
+    (
+        [{"name": "db", "value": "x"}],
+        [f"{SECRETS_KEY}[0].value is not a known field: expected name, keys, valueFrom or existing"],
+    ),
     (
         [{"name": "db"}, {"name": "db"}],
-        [f"{SECRETS_KEY}[1].name = 'db': expected a name whose files (db) and their environment variables no other secret uses; db clashes with {SECRETS_KEY}[0] (db)"],
+        [
+            f"{SECRETS_KEY}[1].name = 'db': expected a name whose files (db) and their environment variables no other secret uses; db clashes with {SECRETS_KEY}[0] (db)"
+        ],
     ),
     (
         [{"name": "db", "keys": ["password"]}, {"name": "db-password"}],
-        [f"{SECRETS_KEY}[1].name = 'db-password': expected a name whose files (db-password) and their environment variables no other secret uses; db-password clashes with {SECRETS_KEY}[0] (db)"],
+        [
+            f"{SECRETS_KEY}[1].name = 'db-password': expected a name whose files (db-password) and their environment variables no other secret uses; db-password clashes with {SECRETS_KEY}[0] (db)"
+        ],
     ),
     (
         # Both generate a value named secretstore-x-value-value: two resources with one URN,
         # though their files (x-value-value and x-value) differ.
         [{"name": "x", "keys": ["value-value"]}, {"name": "x-value"}],
-        [f"{SECRETS_KEY}[1].name = 'x-value': expected a name and keys whose Pulumi resource names no other secret uses; secretstore-x-value-value is also {SECRETS_KEY}[0] (x)'s"],
+        [
+            f"{SECRETS_KEY}[1].name = 'x-value': expected a name and keys whose Pulumi resource names no other secret uses; secretstore-x-value-value is also {SECRETS_KEY}[0] (x)'s"
+        ],
     ),
     (
         [{"name": "db", "valueFrom": "dbCredentials"}],
-        [f"{SECRETS_KEY}[0].valueFrom = 'dbCredentials': {P}:dbCredentials is not set; set it with `pulumi config set --secret {P}:dbCredentials <value>`"],
+        [
+            f"{SECRETS_KEY}[0].valueFrom = 'dbCredentials': {P}:dbCredentials is not set; set it with `pulumi config set --secret {P}:dbCredentials <value>`"
+        ],
     ),
     (
         [{"name": "db", "valueFrom": "cloud"}],
-        [f"{SECRETS_KEY}[0].valueFrom = 'cloud': expected the name of a key of this project set with `pulumi config set --secret`, not one of the project's own settings"],
+        [
+            f"{SECRETS_KEY}[0].valueFrom = 'cloud': expected the name of a key of this project set with `pulumi config set --secret`, not one of the project's own settings"
+        ],
     ),
 ]
 
@@ -470,7 +496,9 @@ def test_a_value_source_in_plain_text_is_refused_without_echoing_it():
 def test_a_value_source_without_the_listed_keys_is_refused_without_echoing_it():
     found = config_problems(
         "azure-dev",
-        set_={SECRETS_KEY: json.dumps([{"name": "db", "keys": ["username", "password"], "valueFrom": "dbCredentials"}])},
+        set_={
+            SECRETS_KEY: json.dumps([{"name": "db", "keys": ["username", "password"], "valueFrom": "dbCredentials"}])
+        },
         secrets={f"{P}:dbCredentials": json.dumps({"username": "app", "pasword": "typo-s3cret"})},
     )
     assert found == [

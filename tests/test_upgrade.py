@@ -21,9 +21,7 @@ def _recorded(scenario: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_every_recorded_resource_keeps_its_urn_or_an_alias_and_its_inputs(
-    scenario: str, oidc_issuer: OidcIssuer
-):
+def test_every_recorded_resource_keeps_its_urn_or_an_alias_and_its_inputs(scenario: str, oidc_issuer: OidcIssuer):
     recorded = _recorded(scenario)
     assert len(recorded) >= 16
     run = scenario_run(scenario)
@@ -47,13 +45,19 @@ def test_the_check_would_catch_a_renamed_resource_and_a_changed_input(oidc_issue
 def test_a_child_inherits_its_parents_alias_as_the_engine_derives_it():
     # The example in the comment of inheritedChildAlias (pulumi/pulumi step_generator.go), with
     # the parent's old type in front of the child's, as its code does.
-    assert inherited_child_alias(
-        "aws:s3/bucket:Bucket", "newapp-function", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
-    ) == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::app-function"
+    assert (
+        inherited_child_alias(
+            "aws:s3/bucket:Bucket", "newapp-function", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
+        )
+        == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::app-function"
+    )
     # A child not named after its parent keeps its name.
-    assert inherited_child_alias(
-        "aws:s3/bucket:Bucket", "logs", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
-    ) == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::logs"
+    assert (
+        inherited_child_alias(
+            "aws:s3/bucket:Bucket", "logs", "newapp", "urn:pulumi:stackname::projectname::awsx:ec2:Vpc::app"
+        )
+        == "urn:pulumi:stackname::projectname::awsx:ec2:Vpc$aws:s3/bucket:Bucket::logs"
+    )
 
 
 def test_the_check_would_catch_a_component_that_moved_without_its_alias(

@@ -34,8 +34,14 @@ from tests.fake_kube_api import (
 )
 from tests.harness import ROOT
 
-NAMES = ["--namespace", "default", "--authorized", "hello-server-authorized",
-         "--unauthorized", "hello-server-unauthorized"]
+NAMES = [
+    "--namespace",
+    "default",
+    "--authorized",
+    "hello-server-authorized",
+    "--unauthorized",
+    "hello-server-unauthorized",
+]
 FAST = ["--interval", "0.05"]
 SECRET = b'{"username": "demo", "password": "s3cr3t"}'
 # A mount that fails for a reason other than the store's refusal: the provider is not there.
@@ -49,7 +55,9 @@ MISSING_PROVIDER = (
 def _verify(cluster: Cluster, tmp_path: Path, *extra: str, identity: str = "irsa", timeout: str = "5") -> int:
     with serve(cluster) as url:
         path = write_kubeconfig(tmp_path, url)
-        return verify.main(["--kubeconfig", str(path), *NAMES, "--identity", identity, "--timeout", timeout, *FAST, *extra])
+        return verify.main(
+            ["--kubeconfig", str(path), *NAMES, "--identity", identity, "--timeout", timeout, *FAST, *extra]
+        )
 
 
 def _lines(text: str) -> list[str]:
@@ -70,7 +78,9 @@ def test_a_healthy_aws_stack_passes_every_check(tmp_path, capsys):
     assert "42 bytes, JSON with keys username, password" in out
     assert out.rstrip().endswith("4 of 4 checks passed")
     # /read went through the API server's pod proxy: no port-forward.
-    assert "/api/v1/namespaces/default/pods/hello-server-authorized-6d5c8f7b9d-x2kqp%3A8080/proxy/read" in cluster.requests
+    assert (
+        "/api/v1/namespaces/default/pods/hello-server-authorized-6d5c8f7b9d-x2kqp%3A8080/proxy/read" in cluster.requests
+    )
 
 
 def test_the_secret_value_is_not_printed_unless_asked(tmp_path, capsys):
@@ -150,7 +160,7 @@ def test_a_mount_failing_for_another_reason_is_named_after_the_wait(tmp_path, ca
     captured = capsys.readouterr()
     assert "FAIL  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied (irsa)" in captured.out
     assert "timed out after" in captured.out
-    assert 'FailedMount for another reason: ' in captured.out and 'provider not found: provider "aws"' in captured.out
+    assert "FailedMount for another reason: " in captured.out and 'provider not found: provider "aws"' in captured.out
     assert "waiting for the unauthorized pod's FailedMount" in captured.err
 
 
@@ -217,16 +227,17 @@ def test_a_kubeconfig_whose_login_command_is_missing_is_a_clear_error(tmp_path, 
 
     document = yaml.safe_load(kubeconfig("https://EXAMPLE.eks.amazonaws.com"))
     document["users"][0]["user"] = {
-        "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                 "args": ["eks", "get-token", "--cluster-name", "demo"]}
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", "demo"],
+        }
     }
     path = tmp_path / "kubeconfig.yaml"
     path.write_text(yaml.safe_dump(document))
     monkeypatch.setenv("PATH", str(tmp_path))
     assert verify.main(["--kubeconfig", str(path), *NAMES, "--identity", "irsa"]) == 1
-    assert capsys.readouterr().err == (
-        f"error: kubeconfig {path} logs in by running `aws`, which is not on PATH\n"
-    )
+    assert capsys.readouterr().err == (f"error: kubeconfig {path} logs in by running `aws`, which is not on PATH\n")
 
 
 def test_the_client_gives_up_on_a_dead_server_after_one_retry(tmp_path):
@@ -309,13 +320,25 @@ def test_everything_can_come_from_the_stack_outputs(axes, tmp_path, capsys, monk
 def _workloads_stack(url: str) -> dict:
     """A stack with three workloads, two of them with the demo; `payments` runs the pods the
     fake API server knows."""
-    demo = {"namespace": "default", "serviceAccount": "api", "secretProviderClass": "x",
-            "authorizedDeployment": "hello-server-authorized", "unauthorizedDeployment": "hello-server-unauthorized"}
+    demo = {
+        "namespace": "default",
+        "serviceAccount": "api",
+        "secretProviderClass": "x",
+        "authorizedDeployment": "hello-server-authorized",
+        "unauthorizedDeployment": "hello-server-unauthorized",
+    }
     return {
-        "cloud": "aws", "store": "secretsManager", "identity": "irsa", "kubeConfig": kubeconfig(url),
+        "cloud": "aws",
+        "store": "secretsManager",
+        "identity": "irsa",
+        "kubeConfig": kubeconfig(url),
         "workloads": {
             "payments": demo,
-            "orders": {**demo, "authorizedDeployment": "orders-authorized", "unauthorizedDeployment": "orders-unauthorized"},
+            "orders": {
+                **demo,
+                "authorizedDeployment": "orders-authorized",
+                "unauthorizedDeployment": "orders-unauthorized",
+            },
             "reports": {"namespace": "shop", "serviceAccount": "reports", "secretProviderClass": "reports"},
         },
     }
@@ -334,13 +357,20 @@ def test_the_workload_option_picks_the_workload_to_check(tmp_path, capsys, monke
     "argv, error",
     [
         ([], "error: 2 workloads of the stack run the demo (payments, orders): choose one with --workload"),
-        (["--workload", "billing"], "error: the stack has no workload 'billing'; its workloads are: payments, orders, reports"),
-        (["--workload", "reports"], "error: workload reports runs no demo, so it has no pods to check; those that do: "
-                                    "payments, orders"),
+        (
+            ["--workload", "billing"],
+            "error: the stack has no workload 'billing'; its workloads are: payments, orders, reports",
+        ),
+        (
+            ["--workload", "reports"],
+            "error: workload reports runs no demo, so it has no pods to check; those that do: payments, orders",
+        ),
     ],
 )
 def test_a_workload_that_cannot_be_checked_is_one_clear_line(argv, error, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", f"{_fake_pulumi(tmp_path, _workloads_stack('https://127.0.0.1:9'))}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv(
+        "PATH", f"{_fake_pulumi(tmp_path, _workloads_stack('https://127.0.0.1:9'))}{os.pathsep}{os.environ['PATH']}"
+    )
     assert verify.main([*argv, "--timeout", "1"]) == 1
     assert capsys.readouterr().err.strip() == error
 
@@ -376,9 +406,23 @@ def test_the_module_runs_as_a_command(tmp_path):
     with serve(Cluster.healthy()) as url:
         path = write_kubeconfig(tmp_path, url)
         result = subprocess.run(
-            [sys.executable, "-m", "secretstore_csi.verify", "--kubeconfig", str(path), *NAMES,
-             "--identity", "irsa", "--timeout", "5", *FAST],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "secretstore_csi.verify",
+                "--kubeconfig",
+                str(path),
+                *NAMES,
+                "--identity",
+                "irsa",
+                "--timeout",
+                "5",
+                *FAST,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip().endswith("4 of 4 checks passed")
@@ -516,14 +560,28 @@ def _document(**changes) -> bytes:
         (_document(contexts=["fake"]), "is not valid: contexts[0] is not a mapping with a name"),
         (_document(contexts={"fake": {"cluster": "fake"}}), "is not valid: contexts is a dict, not a list"),
         (_document(users=[{"name": "fake", "user": "token"}]), "is not valid: users[0] (fake) has no user mapping"),
-        (_document(**{"current-context": "other"}), "is not valid: its current-context 'other' is not among its contexts"),
+        (
+            _document(**{"current-context": "other"}),
+            "is not valid: its current-context 'other' is not among its contexts",
+        ),
         (_document(**{"current-context": None}), "is not valid: it names no current-context"),
         (_document(clusters=[]), "is not valid: context 'fake' names cluster 'fake', which it does not have"),
         (_document(users=[]), "is not valid: context 'fake' names user 'fake', which it does not have"),
         (_document(clusters=[{"name": "fake", "cluster": {}}]), "is not valid: cluster 'fake' has no server"),
     ],
-    ids=["encoding", "yaml", "list", "context-string", "contexts-map", "user-string", "current-missing",
-         "no-current", "no-cluster", "no-user", "no-server"],
+    ids=[
+        "encoding",
+        "yaml",
+        "list",
+        "context-string",
+        "contexts-map",
+        "user-string",
+        "current-missing",
+        "no-current",
+        "no-cluster",
+        "no-user",
+        "no-server",
+    ],
 )
 def test_every_unusable_kubeconfig_is_one_line(tmp_path, capsys, content: bytes, message: str):
     assert _kubeconfig_error(tmp_path, capsys, content).startswith(message)
@@ -557,19 +615,34 @@ def test_no_library_logging_reaches_the_user(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "identity, denial",
-    [("irsa", AWS_DENIAL), ("podIdentity", POD_IDENTITY_DENIAL), ("application", AZURE_DENIAL),
-     ("managedIdentity", AZURE_DENIAL), ("workloadIdentity", GCP_DENIAL), ("kubernetesAuth", VAULT_DENIAL)],
+    [
+        ("irsa", AWS_DENIAL),
+        ("podIdentity", POD_IDENTITY_DENIAL),
+        ("application", AZURE_DENIAL),
+        ("managedIdentity", AZURE_DENIAL),
+        ("workloadIdentity", GCP_DENIAL),
+        ("kubernetesAuth", VAULT_DENIAL),
+    ],
 )
 def test_each_identity_mode_accepts_its_stores_denial(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, identity=identity) == 0
-    assert f"PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied ({identity})" in capsys.readouterr().out
+    assert (
+        f"PASS  unauthorized pod hello-server-unauthorized-7f4b9c6d8-m9w4t was denied ({identity})"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize(
     "identity, denial",
-    [("podIdentity", AWS_DENIAL), ("irsa", POD_IDENTITY_DENIAL), ("managedIdentity", AWS_DENIAL),
-     ("kubernetesAuth", AZURE_DENIAL), ("irsa", VAULT_DENIAL), ("workloadIdentity", AWS_DENIAL),
-     ("irsa", GCP_DENIAL)],
+    [
+        ("podIdentity", AWS_DENIAL),
+        ("irsa", POD_IDENTITY_DENIAL),
+        ("managedIdentity", AWS_DENIAL),
+        ("kubernetesAuth", AZURE_DENIAL),
+        ("irsa", VAULT_DENIAL),
+        ("workloadIdentity", AWS_DENIAL),
+        ("irsa", GCP_DENIAL),
+    ],
 )
 def test_another_modes_denial_is_not_accepted(tmp_path, capsys, identity: str, denial: str):
     assert _verify(Cluster.healthy(denial=denial), tmp_path, "--grace", "0.2", identity=identity) == 1
@@ -596,8 +669,12 @@ def test_an_existing_clusters_stack_is_checked_through_kubectls_kubeconfig_and_i
     tmp_path, capsys, monkeypatch
 ):
     outputs = {
-        "cloud": "kubernetes", "store": "vault", "identity": "kubernetesAuth", "kubeContext": "kind-secretstore",
-        "namespace": "default", "authorizedDeployment": "hello-server-authorized",
+        "cloud": "kubernetes",
+        "store": "vault",
+        "identity": "kubernetesAuth",
+        "kubeContext": "kind-secretstore",
+        "namespace": "default",
+        "authorizedDeployment": "hello-server-authorized",
         "unauthorizedDeployment": "hello-server-unauthorized",
     }
     with serve(Cluster.healthy(denial=VAULT_DENIAL)) as url:
@@ -612,10 +689,17 @@ def test_an_existing_clusters_stack_is_checked_through_kubectls_kubeconfig_and_i
 
 def test_a_context_the_kubeconfig_lacks_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(_two_context_kubeconfig(tmp_path, "http://127.0.0.1:9")))
-    assert verify.main([*NAMES, "--identity", "kubernetesAuth", "--kubeconfig", os.environ["KUBECONFIG"],
-                        "--context", "missing"]) == 1
+    assert (
+        verify.main(
+            [*NAMES, "--identity", "kubernetesAuth", "--kubeconfig", os.environ["KUBECONFIG"], "--context", "missing"]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
-    assert err == f"error: kubeconfig {os.environ['KUBECONFIG']} has no context 'missing': it has kind-secretstore, other\n"
+    assert (
+        err
+        == f"error: kubeconfig {os.environ['KUBECONFIG']} has no context 'missing': it has kind-secretstore, other\n"
+    )
 
 
 def test_kubectls_kubeconfig_files_are_merged_as_kubectl_merges_them(tmp_path, monkeypatch):
@@ -641,10 +725,13 @@ def test_kubectls_kubeconfig_files_are_merged_as_kubectl_merges_them(tmp_path, m
         (["--request-timeout", "0"], ["--request-timeout = '0': expected a finite number of seconds, greater than 0"]),
         (["--interval", "0"], ["--interval = '0': expected a finite number of seconds, greater than 0"]),
         (["--timeout", "-5"], ["--timeout = '-5': expected a finite number of seconds, 0 or more"]),
-        (["--timeout", "nan", "--grace", "inf"], [
-            "--timeout = 'nan': expected a finite number of seconds, 0 or more",
-            "--grace = 'inf': expected a finite number of seconds, 0 or more",
-        ]),
+        (
+            ["--timeout", "nan", "--grace", "inf"],
+            [
+                "--timeout = 'nan': expected a finite number of seconds, 0 or more",
+                "--grace = 'inf': expected a finite number of seconds, 0 or more",
+            ],
+        ),
         (["--interval", "soon"], ["--interval = 'soon': expected a finite number of seconds, greater than 0"]),
     ],
 )

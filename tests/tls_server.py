@@ -76,9 +76,15 @@ def _issue(name: str, issuer: Issued | None, ca: bool) -> Issued:
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -91,9 +97,15 @@ def _issue(name: str, issuer: Issued | None, ca: bool) -> Issued:
             builder.add_extension(x509.SubjectAlternativeName([san]), critical=False)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -162,8 +174,7 @@ def tls_server(directory: Path, key_pem: bytes, cert_pems: list[bytes]) -> Itera
 
 
 @contextmanager
-def issuer(directory: Path, chain: Chain, *, send_intermediate: bool = True,
-           send_root: bool = False) -> Iterator[str]:
+def issuer(directory: Path, chain: Chain, *, send_intermediate: bool = True, send_root: bool = False) -> Iterator[str]:
     """An https:// OIDC issuer URL on 127.0.0.1 whose server presents `chain`."""
     pems = [chain.leaf.pem]
     if send_intermediate:

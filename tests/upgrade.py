@@ -69,6 +69,8 @@ SCENARIOS: dict[str, tuple[str, tuple[str, str, str] | None, dict[str, Any]]] = 
     "aws-secretsManager-irsa-failover": ("", COMBINATIONS[0], FAILOVER),
     "aws-secretsManager-podIdentity-failover": ("", COMBINATIONS[1], FAILOVER),
 }
+
+
 @dataclass(frozen=True)
 class OnPurpose:
     """An input that a later version changes on a deployed stack on purpose, and why."""
@@ -85,38 +87,45 @@ class OnPurpose:
 
 ON_PURPOSE = (
     OnPurpose(
-        "aws:iam/role:Role", ("assumeRolePolicy",),
+        "aws:iam/role:Role",
+        ("assumeRolePolicy",),
         "Pod Identity's trust pins aws:SourceAccount; IAM updates a trust policy in place (UpdateAssumeRolePolicy)",
         name="secret-reader",
         when=lambda recorded: "pods.eks.amazonaws.com" in str(recorded.get("assumeRolePolicy")),
     ),
     OnPurpose(
-        "azure-native:keyvault:Vault", ("properties", "accessPolicies"),
+        "azure-native:keyvault:Vault",
+        ("properties", "accessPolicies"),
         "the application's access policy grants secrets get, and no more keys and certificates get; Key Vault "
         "updates a vault's access policies in place",
     ),
     OnPurpose(
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", ("rules",),
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        ("rules",),
         "the GCP provider may no longer create tokens for any service account; a ClusterRole's rules are updated "
         "in place",
     ),
     OnPurpose(
-        "kubernetes:apps/v1:DaemonSet", ("spec", "template", "spec", "initContainers"),
+        "kubernetes:apps/v1:DaemonSet",
+        ("spec", "template", "spec", "initContainers"),
         "the GCP provider's init container runs busybox by digest; a DaemonSet rolls its pods in place",
     ),
     OnPurpose(
-        "kubernetes:batch/v1:Job", (),
+        "kubernetes:batch/v1:Job",
+        (),
         "Vault's configuration Job runs the CLI image by digest: a Job is one run, named after what it does, and "
         "any change to it is a new run by design",
     ),
     OnPurpose(
-        "kubernetes:helm.sh/v3:Release", ("values", "csi"),
+        "kubernetes:helm.sh/v3:Release",
+        ("values", "csi"),
         "the vault chart no longer installs the CSI provider, whose ClusterRole creates tokens; the program's "
         "own provider takes over; Helm upgrades the release in place",
         name="-vault",
     ),
     OnPurpose(
-        "kubernetes:core/v1:Secret", (),
+        "kubernetes:core/v1:Secret",
+        (),
         "a Vault Job's inputs no longer outlive it: each configuration gets new ones, owned by a keeper Job that "
         "Kubernetes deletes with them",
     ),
@@ -127,8 +136,13 @@ ADDED_ON_PURPOSE = (
     ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "-vault-ingress", "only the CSI provider and Jobs reach Vault"),
     *(
         (f"kubernetes:{kind}", "", "Vault's CSI provider, the program's own, without the chart's token ClusterRole")
-        for kind in ("core/v1:ServiceAccount", "core/v1:ConfigMap", "rbac.authorization.k8s.io/v1:Role",
-                     "rbac.authorization.k8s.io/v1:RoleBinding", "apps/v1:DaemonSet")
+        for kind in (
+            "core/v1:ServiceAccount",
+            "core/v1:ConfigMap",
+            "rbac.authorization.k8s.io/v1:Role",
+            "rbac.authorization.k8s.io/v1:RoleBinding",
+            "apps/v1:DaemonSet",
+        )
     ),
 )
 
@@ -192,7 +206,7 @@ def inherited_child_alias(child_type: str, child_name: str, parent_name: str, pa
     the child under its parent's old URN; a child named after its parent takes the parent's
     old name in place of the new one."""
     prefix, qualified, old_name = _parts(parent_alias)
-    alias_name = old_name + child_name[len(parent_name):] if child_name.startswith(parent_name) else child_name
+    alias_name = old_name + child_name[len(parent_name) :] if child_name.startswith(parent_name) else child_name
     return f"{prefix}::{qualified}${child_type}::{alias_name}"
 
 
@@ -221,9 +235,7 @@ def engine_matches(olds: set[str], run: ProgramRun) -> dict[str, str]:
     return found
 
 
-def upgrade_problems(
-    recorded: list[dict[str, Any]], run: ProgramRun, issuer_url: str, thumbprint: str
-) -> list[str]:
+def upgrade_problems(recorded: list[dict[str, Any]], run: ProgramRun, issuer_url: str, thumbprint: str) -> list[str]:
     """What `pulumi up` would replace, delete or create when today's program meets a stack
     that holds `recorded`: each recorded resource must be found exactly once, under its URN
     or an alias (its own, or one the engine derives from its parent's), with the same type

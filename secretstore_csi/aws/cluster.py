@@ -97,9 +97,7 @@ class ExistingEksCluster(pulumi.ComponentResource):
     kubernetes_version: str
     found: existing.FoundEksCluster | None
 
-    def __init__(
-        self, name: str, found: existing.FoundEksCluster, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, found: existing.FoundEksCluster, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secretstore-csi:aws:ExistingEksCluster", name, None, opts)
         self.found = found
         self.cluster_name = pulumi.Output.from_input(found.name)

@@ -136,9 +136,7 @@ class SecretsManager:
                 "stack uses it as it is, with the rotation and sync its owner configured.",
                 resource=opts.parent,
             )
-            return ProviderInstall(
-                provider=SECRETS_MANAGER.provider, token_audiences=(), add_on=True
-            )
+            return ProviderInstall(provider=SECRETS_MANAGER.provider, token_audiences=(), add_on=True)
         add_on = aws_eks.Addon(
             f"{name}-secrets-store-add-on",
             cluster_name=cluster.cluster_name,

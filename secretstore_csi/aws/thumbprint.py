@@ -85,8 +85,7 @@ def _load_roots(cafile: str | None) -> Store:
     loaded = ssl.create_default_context().get_ca_certs(binary_form=True)
     if not loaded:
         raise ThumbprintError(
-            "no trusted CA certificates to verify the OIDC issuer with: set SSL_CERT_FILE "
-            "to a PEM bundle"
+            "no trusted CA certificates to verify the OIDC issuer with: set SSL_CERT_FILE to a PEM bundle"
         )
     return Store([x509.load_der_x509_certificate(der) for der in loaded])
 
@@ -115,9 +114,7 @@ def _presented_chain(host: str, port: int, timeout: float) -> list[x509.Certific
                 readers = [sock] if isinstance(want, SSL.WantReadError) else []
                 writers = [] if readers else [sock]
                 if remaining <= 0 or not any(select.select(readers, writers, [], remaining)):
-                    raise ThumbprintError(
-                        f"TLS handshake with {host}:{port} timed out after {timeout:g}s"
-                    ) from None
+                    raise ThumbprintError(f"TLS handshake with {host}:{port} timed out after {timeout:g}s") from None
             except (SSL.Error, OSError) as error:
                 raise ThumbprintError(f"TLS handshake with {host}:{port} failed: {error}") from error
         chain = connection.get_peer_cert_chain(as_cryptography=True)
@@ -126,9 +123,7 @@ def _presented_chain(host: str, port: int, timeout: float) -> list[x509.Certific
     return chain
 
 
-def _verify(
-    host: str, port: int, presented: list[x509.Certificate], roots: Store
-) -> list[x509.Certificate]:
+def _verify(host: str, port: int, presented: list[x509.Certificate], roots: Store) -> list[x509.Certificate]:
     """The verified chain, leaf to trusted root, or a ThumbprintError that says what is wrong."""
     leaf, intermediates = presented[0], presented[1:]
     subject: x509.IPAddress | x509.DNSName

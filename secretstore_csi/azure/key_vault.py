@@ -157,8 +157,9 @@ class KeyVaultStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, aliases=top_aliases(workload))
 
         role = client.subscription_id.apply(
-            lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
-            f"{SECRETS_USER_ROLE}"
+            lambda subscription: (
+                f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER_ROLE}"
+            )
         )
         self.vault: keyvault.Vault | None = None
         # The scope of each secret, for a role assignment on it alone.

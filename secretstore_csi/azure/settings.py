@@ -84,7 +84,7 @@ class AzureClusterSettings(ManagedClusterSettings):
             raise line(
                 f"{PROJECT}:existingClusterResourceGroup is not set: expected the resource group of "
                 f"{PROJECT}:existingCluster = {self.existing_cluster!r} (`az aks list --query "
-                "\"[].{name:name, resourceGroup:resourceGroup}\"`)"
+                '"[].{name:name, resourceGroup:resourceGroup}"`)'
             )
         if self.existing_cluster is None and self.existing_cluster_resource_group is not None:
             raise line(
@@ -204,7 +204,6 @@ class KeyVaultSettings(SettingsModel):
                 "resource group"
             )
         return problems
-
 
     def _existing_problems(self, workloads: Sequence[WorkloadSpec]) -> list[str]:
         """A workload's existing secrets are in one vault (the provider reads one per

@@ -29,8 +29,7 @@ class ExistingCluster(pulumi.ComponentResource):
         )
         kubeconfig = pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else None
         self.kubernetes = connect(
-            name,
-            kubeconfig, parent=self, context=settings.kube_context, kubelet_root_dir=settings.kubelet_root_dir
+            name, kubeconfig, parent=self, context=settings.kube_context, kubelet_root_dir=settings.kubelet_root_dir
         )
         self.outputs = {"kubeContext": settings.kube_context} if settings.kube_context else {}
         self.register_outputs({})

@@ -58,7 +58,7 @@ class ExistingClusterSettings(SettingsModel):
         Accepted(
             _kubeconfig,
             "expected a kubeconfig (YAML or JSON, with its contexts), set with `pulumi config set "
-            "--secret secretstore-csi:kubeconfig -- \"$(cat kubeconfig.yaml)\"`; leave it unset to use your "
+            '--secret secretstore-csi:kubeconfig -- "$(cat kubeconfig.yaml)"`; leave it unset to use your '
             "own, as kubectl would",
         ),
         SECRET,

@@ -114,9 +114,7 @@ class GkeCluster(pulumi.ComponentResource):
             location=settings.location,
             min_master_version=settings.kubernetes_version,
             release_channel=container.ClusterReleaseChannelArgs(channel=RELEASE_CHANNEL),
-            workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(
-                workload_pool=settings.workload_pool
-            ),
+            workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(workload_pool=settings.workload_pool),
             # The node pool below replaces the default one, so that it can change later
             # without replacing the cluster.
             remove_default_node_pool=True,
@@ -140,9 +138,7 @@ class GkeCluster(pulumi.ComponentResource):
                 machine_type=settings.node_machine_type,
                 # Pods get the identity of their service account from the GKE metadata
                 # server, never the node's.
-                workload_metadata_config=container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"
-                ),
+                workload_metadata_config=container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
             ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
         )

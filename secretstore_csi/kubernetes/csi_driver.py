@@ -86,7 +86,5 @@ class CsiDriver(pulumi.ComponentResource):
         self.releases.append(self.driver_release)
         self.crd = [self.driver_release]
         if install.chart is not None:
-            self.releases.append(
-                _release(name, "provider", install.chart, install.chart_values, on_cluster)
-            )
+            self.releases.append(_release(name, "provider", install.chart, install.chart_values, on_cluster))
         self.register_outputs({})

@@ -65,9 +65,7 @@ def demo_deployment_args(
     env += [
         EnvVarArgs(
             name=env_var_name(file),
-            value_from=EnvVarSourceArgs(
-                secret_key_ref=SecretKeySelectorArgs(name=synced_secret, key=file)
-            ),
+            value_from=EnvVarSourceArgs(secret_key_ref=SecretKeySelectorArgs(name=synced_secret, key=file)),
         )
         for file in synced_files
     ]

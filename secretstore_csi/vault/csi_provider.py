@@ -55,9 +55,7 @@ def agent_config(server_address: str, ca_cert: bool = False) -> str:
     """The Vault agent's config: the provider talks to the server through the agent's socket."""
     return (
         "vault {\n"
-        f'    "address" = "{server_address}"\n'
-        + (f'    "ca_cert" = "{CA_FILE}"\n' if ca_cert else "")
-        + "}\n"
+        f'    "address" = "{server_address}"\n' + (f'    "ca_cert" = "{CA_FILE}"\n' if ca_cert else "") + "}\n"
         "\n"
         "cache {}\n"
         "\n"

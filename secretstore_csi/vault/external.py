@@ -257,4 +257,3 @@ class ExternalVaultStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(on_vault, pulumi.ResourceOptions(depends_on=[server.auth_config])),
         )
         self.register_outputs({"role": self.role.role_name})
-

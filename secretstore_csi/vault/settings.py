@@ -72,7 +72,7 @@ def pem_certificates(value: Any) -> str:
 
 PEM_RULE = (
     "expected one or more PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) and "
-    "nothing else: set it with `pulumi config set secretstore-csi:{key} -- \"$(cat ca.pem)\"`"
+    'nothing else: set it with `pulumi config set secretstore-csi:{key} -- "$(cat ca.pem)"`'
 )
 
 
@@ -104,7 +104,11 @@ def default_auth_mount(stack_id_: str) -> str:
 
 # The keys that only a Vault outside the cluster reads.
 EXTERNAL_KEYS = (
-    "vault_ca_cert", "vault_auth_mount", "vault_kv_mount", "vault_kubernetes_host", "vault_kubernetes_ca_cert",
+    "vault_ca_cert",
+    "vault_auth_mount",
+    "vault_kv_mount",
+    "vault_kubernetes_host",
+    "vault_kubernetes_ca_cert",
     "vault_token",
 )
 
@@ -130,9 +134,9 @@ class VaultSettings(SettingsModel):
     """The CA the CSI provider checks Vault's certificate with; None: the system's."""
     vault_auth_mount: Annotated[str | None, Accepted(matching(MOUNT), f"expected {MOUNT_RULE}")] = None
     """Where the stack mounts Vault's Kubernetes auth for this cluster; None: secretstore-<stack>."""
-    vault_kv_mount: Annotated[
-        str, Accepted(matching(MOUNT), f"expected {MOUNT_RULE}: a KV version 2 engine")
-    ] = "secret"
+    vault_kv_mount: Annotated[str, Accepted(matching(MOUNT), f"expected {MOUNT_RULE}: a KV version 2 engine")] = (
+        "secret"
+    )
     """The KV version 2 engine the secrets the stack makes go in."""
     vault_kubernetes_host: Annotated[
         str | None,

@@ -172,7 +172,6 @@ def install(
     return VaultServer(name, config, cluster, opts)
 
 
-
 class VaultServer(pulumi.ComponentResource):
     """Vault's part per cluster: its namespace, its root token, the chart with the server, the
     CSI provider, and who may reach the server."""
@@ -279,9 +278,7 @@ class VaultServer(pulumi.ComponentResource):
             ready=[store.job],
             outputs={
                 "vaultRole": identity.reader.name,
-                "vaultSecretPaths": {
-                    secret.name: configure.api_path(workload, secret) for secret in workload.secrets
-                },
+                "vaultSecretPaths": {secret.name: configure.api_path(workload, secret) for secret in workload.secrets},
             },
         )
 

@@ -20,11 +20,13 @@ def test_the_cluster_is_eks_with_api_authentication_and_the_configured_nodes(aws
     # The OIDC provider is the program's own, below; pulumi-eks must not make a second one.
     assert cluster.inputs["createOidcProvider"] is False
 
+
 def test_the_kubeconfig_output_is_the_clusters_and_secret(aws_dev: ProgramRun):
     kubeconfig = aws_dev.exports["kubeConfig"]
     assert kubeconfig.secret
     assert kubeconfig.value == aws_dev.one("eks:index:Cluster").outputs["kubeconfigJson"]
     assert json.loads(kubeconfig.value)["users"][0]["user"]["exec"]["args"][:2] == ["eks", "get-token"]
+
 
 def test_the_stack_exports_what_the_readme_checks_need(aws_dev: ProgramRun):
     exports = {name: export.value for name, export in aws_dev.exports.items()}

@@ -30,13 +30,20 @@ EXISTING = {f"{P}:existingCluster": EXISTING_EKS}
 CLUSTER_ARN = f"arn:aws:eks:eu-central-1:{ACCOUNT}:cluster/{EXISTING_EKS}"
 # What a cluster the stack creates has, and an existing one must not get.
 CREATED_ONLY_TYPES = {
-    "eks:index:Cluster", "aws:eks/cluster:Cluster", "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet",
-    "aws:ec2/securityGroup:SecurityGroup", "aws:autoscaling/group:Group", "aws:eks/nodeGroup:NodeGroup",
+    "eks:index:Cluster",
+    "aws:eks/cluster:Cluster",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:autoscaling/group:Group",
+    "aws:eks/nodeGroup:NodeGroup",
 }
-WORKLOADS = json.dumps([
-    {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
-    {"name": "reports", "secrets": [{"name": "signing-key"}]},
-])
+WORKLOADS = json.dumps(
+    [
+        {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
+        {"name": "reports", "secrets": [{"name": "signing-key"}]},
+    ]
+)
 
 
 def _existing(identity: str, world: World | None = None, **set_: str) -> ProgramRun:
@@ -88,8 +95,13 @@ def test_the_kubeconfig_logs_in_as_the_user_with_aws_eks_get_token(irsa: Program
     assert irsa.exports["kubeConfig"].secret
     document = yaml.safe_load(irsa.exports["kubeConfig"].value)
     assert document["clusters"] == [
-        {"name": CLUSTER_ARN, "cluster": {"server": EXISTING_EKS_ENDPOINT, "certificate-authority-data": document[
-            "clusters"][0]["cluster"]["certificate-authority-data"]}}
+        {
+            "name": CLUSTER_ARN,
+            "cluster": {
+                "server": EXISTING_EKS_ENDPOINT,
+                "certificate-authority-data": document["clusters"][0]["cluster"]["certificate-authority-data"],
+            },
+        }
     ]
     assert document["users"] == [
         {
@@ -98,8 +110,16 @@ def test_the_kubeconfig_logs_in_as_the_user_with_aws_eks_get_token(irsa: Program
                 "exec": {
                     "apiVersion": "client.authentication.k8s.io/v1beta1",
                     "command": "aws",
-                    "args": ["--region", "eu-central-1", "eks", "get-token", "--cluster-name", EXISTING_EKS,
-                             "--output", "json"],
+                    "args": [
+                        "--region",
+                        "eu-central-1",
+                        "eks",
+                        "get-token",
+                        "--cluster-name",
+                        EXISTING_EKS,
+                        "--output",
+                        "json",
+                    ],
                 }
             },
         }
@@ -158,8 +178,10 @@ def test_pod_identity_uses_the_clusters_agent_and_its_arn(pod_identity: ProgramR
 
 def test_a_provider_iam_has_is_refused_unless_it_is_the_stacks_own(oidc_issuer: OidcIssuer):
     (problem,) = _problems()
-    assert problem.startswith(f"{P}:createOidcProvider is true, and IAM has an OIDC provider for the issuer of "
-                              f"cluster {EXISTING_EKS} already (arn:aws:iam::{ACCOUNT}:oidc-provider/")
+    assert problem.startswith(
+        f"{P}:createOidcProvider is true, and IAM has an OIDC provider for the issuer of "
+        f"cluster {EXISTING_EKS} already (arn:aws:iam::{ACCOUNT}:oidc-provider/"
+    )
     assert problem.endswith(f"trust it with `pulumi config set {P}:createOidcProvider false`")
     # The next run of the stack that made it finds its own, and keeps it.
     run = _existing("irsa", World(eks=[ExistingEks(tags=OURS)]))
@@ -175,8 +197,9 @@ def test_pod_identity_adds_the_agent_when_allowed(oidc_issuer: OidcIssuer):
     # Its next run finds the agent it added, and keeps it.
     again = _existing("podIdentity", World(eks=[ExistingEks(tags=OURS)]), **{f"{P}:installPodIdentityAgent": "true"})
     assert len(again.of_type("aws:eks/addon:Addon")) == 1
-    assert config_problems("aws-dev", set_={**EXISTING, f"{P}:identity": "podIdentity",
-                                            f"{P}:installPodIdentityAgent": "true"}) == [
+    assert config_problems(
+        "aws-dev", set_={**EXISTING, f"{P}:identity": "podIdentity", f"{P}:installPodIdentityAgent": "true"}
+    ) == [
         f"{P}:installPodIdentityAgent is true, and cluster {EXISTING_EKS} has the eks-pod-identity-agent add-on "
         "already, which the stack would then delete on `pulumi destroy`: remove installPodIdentityAgent"
     ]
@@ -201,27 +224,37 @@ def test_a_cluster_that_is_not_there_is_refused_with_what_aws_said():
 
 def test_a_cluster_without_the_pod_identity_agent_is_refused_unless_the_stack_may_add_it():
     (problem,) = _problems(World(eks=[ExistingEks(pod_identity_agent=False)]), **{f"{P}:identity": "podIdentity"})
-    assert problem.startswith(f"{P}:identity = 'podIdentity': cluster {EXISTING_EKS} has no eks-pod-identity-agent "
-                              f"add-on (AWS said: reading EKS Add-On ({EXISTING_EKS}:eks-pod-identity-agent)")
+    assert problem.startswith(
+        f"{P}:identity = 'podIdentity': cluster {EXISTING_EKS} has no eks-pod-identity-agent "
+        f"add-on (AWS said: reading EKS Add-On ({EXISTING_EKS}:eks-pod-identity-agent)"
+    )
     assert problem.endswith(f"or let the stack add it with `pulumi config set {P}:installPodIdentityAgent true`")
 
 
 def test_an_oidc_provider_iam_does_not_have_is_refused():
     (problem,) = _problems(World(eks=[ExistingEks(oidc_provider=False)]), **{f"{P}:createOidcProvider": "false"})
-    assert problem.startswith(f"{P}:createOidcProvider = false: IAM has no OIDC provider for the issuer of cluster "
-                              f"{EXISTING_EKS}, https://127.0.0.1:")
+    assert problem.startswith(
+        f"{P}:createOidcProvider = false: IAM has no OIDC provider for the issuer of cluster "
+        f"{EXISTING_EKS}, https://127.0.0.1:"
+    )
     assert "`eksctl utils associate-iam-oidc-provider" in problem
 
 
 @pytest.mark.parametrize(
     "set_, expected",
     [
-        ({f"{P}:existingCluster": "-platform"}, f"{P}:existingCluster = '-platform': expected the name of an EKS "
-         "cluster in aws:region: 1-100 letters, digits, '-' or '_', starting with a letter or digit "
-         "(`aws eks list-clusters`)"),
-        ({f"{P}:nodeMinCount": "2", f"{P}:nodeInstanceType": "t3.large"}, f"{P}:nodeInstanceType, {P}:nodeMinCount: "
-         f"apply only to a cluster the stack creates, and {P}:existingCluster = '{EXISTING_EKS}' names one that "
-         "exists: remove them"),
+        (
+            {f"{P}:existingCluster": "-platform"},
+            f"{P}:existingCluster = '-platform': expected the name of an EKS "
+            "cluster in aws:region: 1-100 letters, digits, '-' or '_', starting with a letter or digit "
+            "(`aws eks list-clusters`)",
+        ),
+        (
+            {f"{P}:nodeMinCount": "2", f"{P}:nodeInstanceType": "t3.large"},
+            f"{P}:nodeInstanceType, {P}:nodeMinCount: "
+            f"apply only to a cluster the stack creates, and {P}:existingCluster = '{EXISTING_EKS}' names one that "
+            "exists: remove them",
+        ),
     ],
 )
 def test_keys_that_cannot_name_or_fit_an_existing_cluster_are_refused(set_: dict[str, str], expected: str):
@@ -229,9 +262,9 @@ def test_keys_that_cannot_name_or_fit_an_existing_cluster_are_refused(set_: dict
 
 
 def test_keys_that_need_an_existing_cluster_are_refused_without_one():
-    problems = config_problems(
-        "aws-dev", set_={f"{P}:createOidcProvider": "false"}
-    ) + config_problems("aws-dev", set_={f"{P}:identity": "podIdentity", f"{P}:installPodIdentityAgent": "true"})
+    problems = config_problems("aws-dev", set_={f"{P}:createOidcProvider": "false"}) + config_problems(
+        "aws-dev", set_={f"{P}:identity": "podIdentity", f"{P}:installPodIdentityAgent": "true"}
+    )
     assert problems == [
         f"{P}:createOidcProvider = false looks up the IAM OIDC provider of an existing cluster, and "
         f"{P}:existingCluster is not set: the stack's own cluster needs the provider it creates; remove "

@@ -20,6 +20,7 @@ def test_the_oidc_provider_trusts_the_issuer_with_the_thumbprint_of_its_intermed
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     assert provider.inputs["thumbprintLists"] == [oidc_issuer.chain.intermediate.sha1]
 
+
 def test_the_role_trusts_exactly_the_test_service_account_through_the_oidc_provider(
     aws_dev: ProgramRun, oidc_issuer: OidcIssuer
 ):
@@ -45,13 +46,13 @@ def test_the_role_trusts_exactly_the_test_service_account_through_the_oidc_provi
     # The trust policy references the provider resource, so Pulumi creates the provider first.
     assert aws_dev.depends_on(role, provider)
 
+
 def test_no_iam_document_has_a_wildcard(aws_dev: ProgramRun):
     documents = [aws_dev.one(ROLE).inputs["assumeRolePolicy"], aws_dev.one(POLICY).inputs["policy"]]
     assert all(document and "*" not in document for document in documents)
 
+
 def test_the_test_service_account_carries_the_role_arn(aws_dev: ProgramRun):
     account = aws_dev.one("kubernetes:core/v1:ServiceAccount")
     assert account.inputs["metadata"]["name"] == "test"
-    assert account.inputs["metadata"]["annotations"] == {
-        "eks.amazonaws.com/role-arn": aws_dev.one(ROLE).outputs["arn"]
-    }
+    assert account.inputs["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": aws_dev.one(ROLE).outputs["arn"]}

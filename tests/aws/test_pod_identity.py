@@ -145,8 +145,15 @@ def test_no_oidc_provider_and_no_handshake_with_the_issuer(counting_issuer: list
 
 
 def test_switching_from_irsa_keeps_the_cluster_the_secrets_and_the_releases(pod_identity: ProgramRun, aws_dev):
-    kept = ["eks:index:Cluster", "aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion",
-            POLICY, "kubernetes:helm.sh/v3:Release", DEPLOYMENT, "pulumi:providers:kubernetes"]
+    kept = [
+        "eks:index:Cluster",
+        "aws:secretsmanager/secret:Secret",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        POLICY,
+        "kubernetes:helm.sh/v3:Release",
+        DEPLOYMENT,
+        "pulumi:providers:kubernetes",
+    ]
     for type_ in kept:
         before = {r.urn: r.inputs for r in aws_dev.of_type(type_)}
         after = {r.urn: r.inputs for r in pod_identity.of_type(type_)}

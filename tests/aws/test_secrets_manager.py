@@ -35,6 +35,7 @@ def test_the_policy_allows_reading_only_the_stack_secret(aws_dev: ProgramRun):
     assert attachment.inputs["policyArn"] == policy.outputs["arn"]
     assert attachment.inputs["role"] == aws_dev.one(ROLE).outputs["name"]
 
+
 def test_the_secret_holds_username_and_a_generated_password_and_stays_secret(aws_dev: ProgramRun):
     secret = aws_dev.one(SECRET)
     assert secret.inputs["recoveryWindowInDays"] == 0
@@ -47,6 +48,7 @@ def test_the_secret_holds_username_and_a_generated_password_and_stays_secret(aws
     assert password.inputs["length"] == 32
     assert json.loads(document) == {"username": "demo", "password": password.outputs["result"]}
 
+
 def test_a_password_from_secret_config_is_used_instead_of_a_generated_one():
     run = run_program(
         "aws-dev",
@@ -58,6 +60,7 @@ def test_a_password_from_secret_config_is_used_instead_of_a_generated_one():
     assert json.loads(document) == {"username": "app", "password": "from-config-s3cr3t"}
     assert run.of_type("random:index/randomPassword:RandomPassword") == []
     assert run.one(SECRET).inputs["name"] == "team/app-db"
+
 
 def test_the_secret_provider_class_names_the_secret_by_arn_in_the_cluster_region(aws_dev: ProgramRun):
     spc = aws_dev.one(SPC)
@@ -80,14 +83,17 @@ def test_the_secret_provider_class_names_the_secret_by_arn_in_the_cluster_region
     ]
     assert secret.outputs["arn"].startswith(f"arn:aws:secretsmanager:eu-central-1:{ACCOUNT}:secret:")
 
+
 def test_the_authorized_pod_waits_for_the_policy_to_be_attached(aws_dev: ProgramRun):
     authorized = aws_dev.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")
     assert aws_dev.depends_on(authorized, aws_dev.one(ATTACHMENT))
+
 
 def test_the_provider_chart_is_told_the_region(aws_dev: ProgramRun):
     release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-provider")
     assert release.inputs["chart"] == "secrets-store-csi-driver-provider-aws"
     assert release.inputs["values"]["awsRegion"] == "eu-central-1"
+
 
 def test_the_driver_requests_the_tokens_the_aws_provider_exchanges(aws_dev: ProgramRun):
     release = aws_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-driver")
@@ -142,9 +148,7 @@ def test_secrets_that_do_not_fit_one_policy_are_split_across_several_that_each_f
     assert sorted(listed) == arns and len(arns) == 120
     role = run.one(ROLE).outputs["name"]
     attachments = {a.name: a.inputs for a in run.of_type(ATTACHMENT)}
-    assert attachments == {
-        p.name: {"role": role, "policyArn": p.outputs["arn"]} for p in policies
-    }
+    assert attachments == {p.name: {"role": role, "policyArn": p.outputs["arn"]} for p in policies}
     authorized = run.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")
     assert all(run.depends_on(authorized, a) for a in run.of_type(ATTACHMENT))
 

@@ -44,20 +44,29 @@ def test_the_system_bundle_is_taken_from_ssl_cert_file(tmp_path, chain, monkeypa
 
 
 def test_a_server_that_sends_no_chain_is_a_clear_error(tmp_path, chain):
-    with issuer(tmp_path, chain, send_intermediate=False) as url, pytest.raises(ThumbprintError, match="presented only its own certificate and no CA chain"):
+    with (
+        issuer(tmp_path, chain, send_intermediate=False) as url,
+        pytest.raises(ThumbprintError, match="presented only its own certificate and no CA chain"),
+    ):
         issuer_ca_thumbprint(url, cafile=str(chain.root_bundle))
 
 
 def test_a_chain_from_an_untrusted_root_is_refused(tmp_path, chain):
     stranger = tmp_path / "other-root.pem"
     stranger.write_bytes(new_root("Some Other Root").pem)
-    with issuer(tmp_path, chain) as url, pytest.raises(ThumbprintError, match="does not verify against the trusted roots"):
+    with (
+        issuer(tmp_path, chain) as url,
+        pytest.raises(ThumbprintError, match="does not verify against the trusted roots"),
+    ):
         issuer_ca_thumbprint(url, cafile=str(stranger))
 
 
 def test_a_certificate_for_another_host_is_refused(tmp_path, chain):
     leaf = chain.intermediate.issue_server("oidc.example.com")
-    with tls_server(tmp_path, leaf.key_pem, [leaf.pem, chain.intermediate.pem]) as port, pytest.raises(ThumbprintError, match="does not verify"):
+    with (
+        tls_server(tmp_path, leaf.key_pem, [leaf.pem, chain.intermediate.pem]) as port,
+        pytest.raises(ThumbprintError, match="does not verify"),
+    ):
         issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(chain.root_bundle))
 
 
@@ -82,9 +91,7 @@ def test_a_server_that_never_answers_times_out(chain):
     with silent_server() as port:
         started = time.monotonic()
         with pytest.raises(ThumbprintError, match="timed out after 0.5s"):
-            issuer_ca_thumbprint(
-                f"https://127.0.0.1:{port}/", cafile=str(chain.root_bundle), timeout=0.5
-            )
+            issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(chain.root_bundle), timeout=0.5)
     assert time.monotonic() - started < 5
 
 
@@ -104,7 +111,10 @@ def test_a_leaf_signed_directly_by_the_root_has_no_intermediate_to_trust(tmp_pat
     leaf = root.issue_server("127.0.0.1")
     bundle = tmp_path / "root.pem"
     bundle.write_bytes(root.pem)
-    with tls_server(tmp_path, leaf.key_pem, [leaf.pem]) as port, pytest.raises(ThumbprintError, match="has no intermediate CA"):
+    with (
+        tls_server(tmp_path, leaf.key_pem, [leaf.pem]) as port,
+        pytest.raises(ThumbprintError, match="has no intermediate CA"),
+    ):
         issuer_ca_thumbprint(f"https://127.0.0.1:{port}/", cafile=str(bundle))
 
 

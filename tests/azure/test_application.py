@@ -24,12 +24,15 @@ def test_the_federated_credential_trusts_exactly_the_test_service_account(azure_
     assert credential["applicationId"] == application.id
     assert application.id.startswith("/applications/")
 
+
 def test_the_service_principal_belongs_to_the_application(azure_dev: ProgramRun):
     assert azure_dev.one(SERVICE_PRINCIPAL).inputs["clientId"] == azure_dev.one(APPLICATION).outputs["clientId"]
+
 
 def test_the_service_account_needs_no_annotation(azure_dev: ProgramRun):
     account = azure_dev.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]
     assert account["name"] == "test" and "annotations" not in account
+
 
 def test_the_authorized_pod_waits_for_the_federated_credential_and_the_secret(azure_dev: ProgramRun):
     authorized = azure_dev.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")

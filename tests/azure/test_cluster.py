@@ -26,6 +26,7 @@ def test_the_cluster_has_an_oidc_issuer_workload_identity_and_calico(azure_dev: 
     assert cluster["kubernetesVersion"] == "1.35"
     assert cluster["dnsPrefix"] == "secretstore-azure-dev"
 
+
 def test_the_node_pool_is_sized_from_config(azure_dev: ProgramRun):
     (pool,) = azure_dev.one(CLUSTER).inputs["agentPoolProfiles"]
     assert pool == {
@@ -42,12 +43,14 @@ def test_the_node_pool_is_sized_from_config(azure_dev: ProgramRun):
     # The autoscaler changes the count; `pulumi up` must not set it back.
     assert azure_dev.one(CLUSTER).ignore_changes == ["agentPoolProfiles[0].count"]
 
+
 def test_the_kubeconfig_is_the_decoded_user_credential_and_secret(azure_dev: ProgramRun):
     kubeconfig = azure_dev.exports["kubeConfig"]
     assert kubeconfig.secret
     assert kubeconfig.value == AKS_KUBECONFIG
     provider = azure_dev.one("pulumi:providers:kubernetes")
     assert unsecret(provider.inputs["kubeconfig"]) == (AKS_KUBECONFIG, True)
+
 
 def test_the_stack_exports_what_the_readme_checks_need(azure_dev: ProgramRun):
     exports = {name: export.value for name, export in azure_dev.exports.items()}
@@ -66,6 +69,7 @@ def test_the_stack_exports_what_the_readme_checks_need(azure_dev: ProgramRun):
         "hello-server-unauthorized",
     )
 
+
 def test_the_azure_kubeconfig_is_base64_decoded():
     from secretstore_csi.azure.cluster import decode_kubeconfig
 
@@ -73,6 +77,7 @@ def test_the_azure_kubeconfig_is_base64_decoded():
         kubeconfigs = [type("Credential", (), {"value": base64.b64encode(b"kind: Config\n").decode()})]
 
     assert decode_kubeconfig(Credentials) == "kind: Config\n"
+
 
 VM_SIZE = (
     "expected an Azure VM size as Azure names them, such as Standard_D2s_v5 or Standard_E4as_v6 (`az vm list-sizes`)"
@@ -87,7 +92,11 @@ BAD_VALUES = [
     (f"{P}:nodeVmSize", "Standard_Nonexistent_v99", VM_SIZE),
     ("azure-native:location", "west europe!", LOCATION),
     ("azure-native:location", "mars", LOCATION),
-    (f"{P}:nodeMaxCount", "1001", "expected a whole number from 1 to 1000 (AKS allows at most 1000 nodes in a node pool)"),
+    (
+        f"{P}:nodeMaxCount",
+        "1001",
+        "expected a whole number from 1 to 1000 (AKS allows at most 1000 nodes in a node pool)",
+    ),
 ]
 
 
@@ -110,8 +119,18 @@ def test_a_missing_location_says_how_to_set_it():
 
 @pytest.mark.parametrize(
     "size",
-    ["Standard_D2s_v5", "Standard_D2pls_v6", "Standard_NC4as_T4_v3", "Standard_M8-2ms_v2", "Standard_ND96isr_H100_v5",
-     "Standard_B2ats_v2", "Standard_DS2_v2", "Standard_HC44-16rs", "Standard_A2_v2", "Basic_A1"],
+    [
+        "Standard_D2s_v5",
+        "Standard_D2pls_v6",
+        "Standard_NC4as_T4_v3",
+        "Standard_M8-2ms_v2",
+        "Standard_ND96isr_H100_v5",
+        "Standard_B2ats_v2",
+        "Standard_DS2_v2",
+        "Standard_HC44-16rs",
+        "Standard_A2_v2",
+        "Basic_A1",
+    ],
 )
 def test_vm_sizes_as_azure_names_them_are_accepted(size: str):
     from secretstore_csi.azure.names import vm_size

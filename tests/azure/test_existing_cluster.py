@@ -25,10 +25,12 @@ from tests.policy_pack import analyze
 
 P = "secretstore-csi"
 EXISTING = {f"{P}:existingCluster": EXISTING_AKS, f"{P}:existingClusterResourceGroup": EXISTING_RESOURCE_GROUP}
-WORKLOADS = json.dumps([
-    {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
-    {"name": "reports", "secrets": [{"name": "signing-key"}]},
-])
+WORKLOADS = json.dumps(
+    [
+        {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
+        {"name": "reports", "secrets": [{"name": "signing-key"}]},
+    ]
+)
 IDENTITIES = ["application", "managedIdentity"]
 
 
@@ -51,14 +53,19 @@ def test_nothing_the_cluster_has_is_created_and_isolation_holds(existing: Progra
 
 def test_vaults_and_identities_go_in_the_clusters_resource_group_and_trust_its_issuer(existing: ProgramRun):
     in_group = [
-        r for r in existing.resources
+        r
+        for r in existing.resources
         if r.type in ("azure-native:keyvault:Vault", "azure-native:managedidentity:UserAssignedIdentity")
     ]
     assert in_group and {reveal(r.inputs)["resourceGroupName"] for r in in_group} == {EXISTING_RESOURCE_GROUP}
     credentials = [
-        reveal(r.inputs) for r in existing.resources
-        if r.type in ("azure-native:managedidentity:FederatedIdentityCredential",
-                      "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
+        reveal(r.inputs)
+        for r in existing.resources
+        if r.type
+        in (
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+        )
     ]
     assert len(credentials) == 2 and {c["issuer"] for c in credentials} == {EXISTING_AKS_ISSUER}
 
@@ -70,17 +77,22 @@ def test_the_kubeconfig_logs_in_with_the_azure_cli_token_through_kubelogin(exist
     assert user["user"]["exec"]["command"] == "kubelogin"
     # kubelogin convert-kubeconfig -l azurecli: the server id stays, the device-code login goes.
     assert user["user"]["exec"]["args"] == [
-        "get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "--login", "azurecli"
+        "get-token",
+        "--server-id",
+        "6dae42f8-4368-4678-94ff-3960e28e3630",
+        "--login",
+        "azurecli",
     ]
-    (credentials,) = [args for token, args in existing.calls
-                      if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
+    (credentials,) = [
+        args
+        for token, args in existing.calls
+        if token == "azure-native:containerservice:listManagedClusterUserCredentials"
+    ]
     assert credentials == {"resourceGroupName": EXISTING_RESOURCE_GROUP, "resourceName": EXISTING_AKS, "format": "exec"}
 
 
 def _problems(world: World | None = None, identity: str = "application", **set_: str) -> list[str]:
-    return config_problems(
-        "azure-dev", set_={**EXISTING, f"{P}:identity": identity, **set_}, world=world
-    )
+    return config_problems("azure-dev", set_={**EXISTING, f"{P}:identity": identity, **set_}, world=world)
 
 
 @pytest.mark.parametrize("identity", IDENTITIES)
@@ -89,8 +101,11 @@ def _problems(world: World | None = None, identity: str = "application", **set_:
     [
         (ExistingAks(oidc_issuer=False), "OIDC issuer", "--enable-oidc-issuer"),
         (ExistingAks(workload_identity=False), "workload identity", "--enable-workload-identity"),
-        (ExistingAks(oidc_issuer=False, workload_identity=False), "OIDC issuer and no workload identity",
-         "--enable-oidc-issuer --enable-workload-identity"),
+        (
+            ExistingAks(oidc_issuer=False, workload_identity=False),
+            "OIDC issuer and no workload identity",
+            "--enable-oidc-issuer --enable-workload-identity",
+        ),
     ],
 )
 def test_a_cluster_that_cannot_federate_is_refused(identity: str, cluster: ExistingAks, missing: str, flags: str):
@@ -114,15 +129,18 @@ def test_credentials_the_caller_may_not_list_are_refused_up_front():
     (problem,) = _problems(World(aks=[ExistingAks(user_credentials=False)]))
     assert problem.startswith(
         f"{P}:existingCluster = '{EXISTING_AKS}': the cluster's user credentials cannot be listed (Azure said: "
-        "Status=403 Code=\"AuthorizationFailed\""
+        'Status=403 Code="AuthorizationFailed"'
     )
-    assert problem.endswith("expected the role Azure Kubernetes Service Cluster User Role on the cluster, which "
-                            "`az aks get-credentials` needs too")
+    assert problem.endswith(
+        "expected the role Azure Kubernetes Service Cluster User Role on the cluster, which "
+        "`az aks get-credentials` needs too"
+    )
 
 
 def test_a_cluster_without_network_policy_is_warned_about(caplog: pytest.LogCaptureFixture):
-    run = run_combination("azure", "keyVault", "application", set_=EXISTING,
-                          world=World(aks=[ExistingAks(network_policy=None)]))
+    run = run_combination(
+        "azure", "keyVault", "application", set_=EXISTING, world=World(aks=[ExistingAks(network_policy=None)])
+    )
     assert run.error is None
     assert any(f"Cluster {EXISTING_AKS} enforces no NetworkPolicy" in m for m in caplog.messages)
 
@@ -131,7 +149,7 @@ def test_a_cluster_that_is_not_there_is_refused_with_what_azure_said():
     (problem,) = _problems(**{f"{P}:existingCluster": "elsewhere"})
     assert problem.startswith(
         f"{P}:existingCluster = 'elsewhere': no AKS cluster of that name can be read in resource group "
-        f"{EXISTING_RESOURCE_GROUP} (Azure said: Status=404 Code=\"ResourceNotFound\""
+        f'{EXISTING_RESOURCE_GROUP} (Azure said: Status=404 Code="ResourceNotFound"'
     )
 
 

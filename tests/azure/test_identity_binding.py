@@ -51,12 +51,18 @@ def test_exactly_the_workloads_service_account_may_use_its_identity(bound: Progr
     identity = next(r for r in bound.of_type(IDENTITY) if owner(bound, r) == "payments")
     role = _of(bound, CLUSTER_ROLE, "payments")
     assert role["rules"] == [
-        {"apiGroups": ["cid.wi.aks.azure.com"], "resources": [identity.outputs["clientId"]],
-         "verbs": ["use-managed-identity"]}
+        {
+            "apiGroups": ["cid.wi.aks.azure.com"],
+            "resources": [identity.outputs["clientId"]],
+            "verbs": ["use-managed-identity"],
+        }
     ]
     binding = _of(bound, CLUSTER_ROLE_BINDING, "payments")
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                  "name": role["metadata"]["name"]}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "payments-api", "namespace": "shop"}]
     assert isolation_problems(bound) == []
 
@@ -69,15 +75,21 @@ def test_the_secret_provider_class_goes_through_the_token_proxy(bound: ProgramRu
     identity = next(r for r in bound.of_type(IDENTITY) if owner(bound, r) == "orders")
     spc = _of(bound, SPC, "orders")["spec"]["parameters"]
     assert (spc["clientID"], spc["useAzureTokenProxy"], spc["usePodIdentity"]) == (
-        identity.outputs["clientId"], "true", "false"
+        identity.outputs["clientId"],
+        "true",
+        "false",
     )
 
 
 def test_the_driver_requests_the_identity_binding_audience(bound: ProgramRun):
-    driver = next(r for r in bound.of_type("kubernetes:helm.sh/v3:Release")
-                  if reveal(r.inputs)["chart"] == "secrets-store-csi-driver")
+    driver = next(
+        r
+        for r in bound.of_type("kubernetes:helm.sh/v3:Release")
+        if reveal(r.inputs)["chart"] == "secrets-store-csi-driver"
+    )
     assert reveal(driver.inputs)["values"]["tokenRequests"] == [
-        {"audience": "api://AzureADTokenExchange"}, {"audience": "api://AKSIdentityBinding"}
+        {"audience": "api://AzureADTokenExchange"},
+        {"audience": "api://AKSIdentityBinding"},
     ]
 
 

@@ -31,6 +31,7 @@ def test_the_only_access_policy_lets_the_service_principal_get_and_nothing_else(
     ]
     assert properties["enableRbacAuthorization"] is False
 
+
 def test_the_vault_is_standard_in_the_signed_in_tenant_with_the_dev_retention(azure_dev: ProgramRun):
     properties = azure_dev.one(VAULT).inputs["properties"]
     assert properties["tenantId"] == TENANT
@@ -39,6 +40,7 @@ def test_the_vault_is_standard_in_the_signed_in_tenant_with_the_dev_retention(az
     assert properties["softDeleteRetentionInDays"] == 7
     # Key Vault refuses `false`; without purge protection the property is left out.
     assert "enablePurgeProtection" not in properties
+
 
 def test_purge_protection_and_retention_follow_config():
     run = run_program(
@@ -49,12 +51,14 @@ def test_purge_protection_and_retention_follow_config():
     assert properties["enablePurgeProtection"] is True
     assert properties["softDeleteRetentionInDays"] == 90
 
+
 def test_a_generated_vault_name_is_unique_and_fits_key_vault_rules(azure_dev: ProgramRun):
     suffix = azure_dev.one("random:index/randomString:RandomString")
     assert suffix.inputs == {"length": 8, "upper": False, "special": False}
     name = azure_dev.one(VAULT).inputs["vaultName"]
     assert name == "secretstore-" + suffix.outputs["result"]
     assert len(name) <= 24 and KEY_VAULT_NAME.fullmatch(name)
+
 
 @pytest.mark.parametrize(
     "workload, prefix",
@@ -76,11 +80,13 @@ def test_every_workload_name_makes_a_vault_name_key_vault_takes(workload: str, p
         name = prefix + suffix
         assert len(name) <= 24 and KEY_VAULT_NAME.fullmatch(name), name
 
+
 def test_a_vault_name_from_config_is_used_as_is():
     run = run_program("azure-dev", set_={f"{P}:keyVaultName": "team-payments-kv"})
     assert run.one(VAULT).inputs["vaultName"] == "team-payments-kv"
     assert run.of_type("random:index/randomString:RandomString") == []
     assert run.exports["keyVaultName"].value == "team-payments-kv"
+
 
 def test_the_secret_is_named_secret_and_its_value_stays_secret(azure_dev: ProgramRun):
     secret = azure_dev.one(SECRET).inputs
@@ -92,10 +98,12 @@ def test_the_secret_is_named_secret_and_its_value_stays_secret(azure_dev: Progra
     password = azure_dev.one("random:index/randomPassword:RandomPassword").outputs["result"]
     assert json.loads(value) == {"username": "demo", "password": password}
 
+
 def test_a_password_from_secret_config_is_stored_in_the_vault():
     run = run_program("azure-dev", secrets={f"{P}:secretPassword": "from-config-s3cr3t"})
     properties, is_secret = unsecret(run.one(SECRET).inputs["properties"])
     assert is_secret and json.loads(properties["value"])["password"] == "from-config-s3cr3t"
+
 
 def test_the_secret_provider_class_names_the_vault_tenant_and_client(azure_dev: ProgramRun):
     spec = azure_dev.one(SPC).inputs["spec"]
@@ -114,12 +122,16 @@ def test_the_secret_provider_class_names_the_vault_tenant_and_client(azure_dev: 
         {"objectName": "secret", "objectType": "secret", "objectAlias": "secret"}
     ]
 
+
 def test_the_driver_requests_the_azure_token_audience(azure_dev: ProgramRun):
     driver = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-driver").inputs
     assert driver["values"]["tokenRequests"] == [{"audience": "api://AzureADTokenExchange"}]
     provider = azure_dev.one("kubernetes:helm.sh/v3:Release", "secretstore-provider").inputs
     assert (provider["chart"], provider["version"]) == ("csi-secrets-store-provider-azure", "1.8.2")
-    assert provider["repositoryOpts"]["repo"] == "https://azure.github.io/secrets-store-csi-driver-provider-azure/charts"
+    assert (
+        provider["repositoryOpts"]["repo"] == "https://azure.github.io/secrets-store-csi-driver-provider-azure/charts"
+    )
+
 
 VAULT_RULE = (
     "expected a Key Vault name: 3-24 letters, digits and hyphens, starting with a letter, "

@@ -61,9 +61,7 @@ def test_a_secret_that_is_not_a_kubeconfig_is_refused_without_echoing_it():
 
 def test_a_context_the_given_kubeconfig_lacks_is_refused():
     problems = config_problems("local-dev", secrets={f"{P}:kubeconfig": KUBECONFIG})
-    assert problems == [
-        f"{P}:kubeContext = 'kind-secretstore': expected one of the contexts of {P}:kubeconfig: lab"
-    ]
+    assert problems == [f"{P}:kubeContext = 'kind-secretstore': expected one of the contexts of {P}:kubeconfig: lab"]
 
 
 def test_the_kubelet_directory_of_microk8s_reaches_the_driver():

@@ -68,7 +68,11 @@ def test_the_apis_are_enabled_by_the_stack_and_left_on_at_destroy(gcp_dev: Progr
     services = {s.inputs["service"]: s for s in gcp_dev.of_type(SERVICE)}
     assert set(services) == {"container.googleapis.com", "secretmanager.googleapis.com"}
     for service in services.values():
-        assert service.inputs == {"project": GCP_PROJECT, "service": service.inputs["service"], "disableOnDestroy": False}
+        assert service.inputs == {
+            "project": GCP_PROJECT,
+            "service": service.inputs["service"],
+            "disableOnDestroy": False,
+        }
     assert gcp_dev.depends_on(gcp_dev.one(CLUSTER), services["container.googleapis.com"])
     for secret in gcp_dev.of_type("gcp:secretmanager/secret:Secret"):
         assert gcp_dev.depends_on(secret, services["secretmanager.googleapis.com"])
@@ -87,10 +91,16 @@ def test_deletion_protection_is_on_unless_the_stack_turns_it_off():
 
 
 def test_the_node_pool_and_version_follow_the_config():
-    run = run_program("gcp-dev", set_={
-        f"{P}:nodeMachineType": "n2d-standard-4", f"{P}:nodeMinCount": "2", f"{P}:nodeDesiredCount": "3",
-        f"{P}:nodeMaxCount": "5", f"{P}:kubernetesVersion": "1.34",
-    })
+    run = run_program(
+        "gcp-dev",
+        set_={
+            f"{P}:nodeMachineType": "n2d-standard-4",
+            f"{P}:nodeMinCount": "2",
+            f"{P}:nodeDesiredCount": "3",
+            f"{P}:nodeMaxCount": "5",
+            f"{P}:kubernetesVersion": "1.34",
+        },
+    )
     pool = run.one(NODE_POOL).inputs
     assert pool["nodeConfig"]["machineType"] == "n2d-standard-4"
     assert (pool["initialNodeCount"], pool["autoscaling"]) == (3, {"minNodeCount": 2, "maxNodeCount": 5})
@@ -144,11 +154,24 @@ def _verify_through_gke_kubeconfig(
         ca = base64.b64encode(trusted_root or chain.root.pem).decode()
         path = tmp_path / "kubeconfig.yaml"
         path.write_text(kubeconfig("gke_test", url.removeprefix("https://"), ca))
-        code = verify.main([
-            "--kubeconfig", str(path), "--namespace", "default", "--authorized", "hello-server-authorized",
-            "--unauthorized", "hello-server-unauthorized", "--identity", "workloadIdentity",
-            "--timeout", timeout, "--interval", "0.05",
-        ])
+        code = verify.main(
+            [
+                "--kubeconfig",
+                str(path),
+                "--namespace",
+                "default",
+                "--authorized",
+                "hello-server-authorized",
+                "--unauthorized",
+                "hello-server-unauthorized",
+                "--identity",
+                "workloadIdentity",
+                "--timeout",
+                timeout,
+                "--interval",
+                "0.05",
+            ]
+        )
     return code, url
 
 

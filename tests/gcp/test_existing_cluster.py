@@ -27,17 +27,17 @@ P = "secretstore-csi"
 EXISTING = {f"{P}:existingCluster": EXISTING_GKE}
 # The stack file's key for a cluster it creates, which an existing one has no use for.
 CREATED_ONLY = (f"{P}:deletionProtection",)
-WORKLOADS = json.dumps([
-    {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
-    {"name": "reports", "secrets": [{"name": "signing-key"}]},
-])
+WORKLOADS = json.dumps(
+    [
+        {"name": "payments", "secrets": [{"name": "db", "keys": ["username", "password"]}], "demo": True},
+        {"name": "reports", "secrets": [{"name": "signing-key"}]},
+    ]
+)
 POOL = f"{GCP_PROJECT}.svc.id.goog"
 
 
 def _existing(world: World | None = None) -> ProgramRun:
-    return run_program(
-        "gcp-dev", set_={**EXISTING, f"{P}:workloads": WORKLOADS}, remove=CREATED_ONLY, world=world
-    )
+    return run_program("gcp-dev", set_={**EXISTING, f"{P}:workloads": WORKLOADS}, remove=CREATED_ONLY, world=world)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,9 @@ def test_an_autopilot_cluster_is_refused():
 def test_pools_off_the_metadata_server_are_named_in_a_warning(caplog: pytest.LogCaptureFixture):
     run = _existing(World(gke=[ExistingGke(metadata_modes=("GKE_METADATA", "GCE_METADATA"))]))
     assert run.error is None
-    assert any("Node pools pool-1 of cluster platform-gke do not run on the GKE metadata server" in m
-               for m in caplog.messages)
+    assert any(
+        "Node pools pool-1 of cluster platform-gke do not run on the GKE metadata server" in m for m in caplog.messages
+    )
 
 
 def test_a_cluster_that_is_not_there_and_creation_keys_are_refused():

@@ -59,7 +59,11 @@ def differences(program: list[dict[str, Any]], manifest: list[dict[str, Any]], p
 
 def _diff(mine: Any, theirs: Any, where: str) -> list[str]:
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        return [p for name in sorted(mine.keys() | theirs.keys()) for p in _diff(mine.get(name), theirs.get(name), f"{where}.{name}")]
+        return [
+            p
+            for name in sorted(mine.keys() | theirs.keys())
+            for p in _diff(mine.get(name), theirs.get(name), f"{where}.{name}")
+        ]
     if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
         return [p for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) for p in _diff(a, b, f"{where}[{i}]")]
     return [] if mine == theirs else [f"{where}: {mine!r} is not {theirs!r}"]
@@ -82,17 +86,23 @@ def test_the_provider_may_not_create_tokens_and_reads_service_accounts_only(gcp_
     "change, expected",
     [
         (lambda objects: objects[-1]["spec"]["template"]["spec"].pop("tolerations"), "tolerations"),
-        (lambda objects: objects[2]["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}),
-         "rules"),
+        (
+            lambda objects: objects[2]["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}),
+            "rules",
+        ),
         # The token rule put back is a difference too: the comparison drops it from upstream only.
         (lambda objects: objects[2]["rules"].insert(0, dict(TOKEN_RULE)), "rules"),
-        (lambda objects: objects[-1]["spec"]["template"]["spec"]["containers"][0]["env"][0].update(value="/tmp"),
-         "env[0].value"),
+        (
+            lambda objects: objects[-1]["spec"]["template"]["spec"]["containers"][0]["env"][0].update(value="/tmp"),
+            "env[0].value",
+        ),
     ],
 )
 def test_a_field_that_differs_from_the_manifest_fails_the_comparison(gcp_dev: ProgramRun, change, expected: str):
-    objects = sorted(gcp_dev.next_to_driver(), key=lambda o: ["ServiceAccount", "ClusterRoleBinding", "ClusterRole",
-                                                             "DaemonSet"].index(o["kind"]))
+    objects = sorted(
+        gcp_dev.next_to_driver(),
+        key=lambda o: ["ServiceAccount", "ClusterRoleBinding", "ClusterRole", "DaemonSet"].index(o["kind"]),
+    )
     change(objects)
     found = differences(objects, upstream())
     assert len(found) == 1 and expected in found[0], found
@@ -124,7 +134,9 @@ def test_every_provider_object_passes_the_strict_schema(gcp_dev: ProgramRun, ver
 
 
 def test_the_provider_installs_in_parallel_and_the_authorized_pod_waits_for_it(gcp_dev: ProgramRun):
-    on_cluster = [r for r in gcp_dev.resources if r.type.startswith("kubernetes:") and r.name.startswith("secretstore-gcp")]
+    on_cluster = [
+        r for r in gcp_dev.resources if r.type.startswith("kubernetes:") and r.name.startswith("secretstore-gcp")
+    ]
     assert len(on_cluster) == 4
     assert gcp_dev.longest_chain(on_cluster) == 1
     authorized = gcp_dev.one("kubernetes:apps/v1:Deployment", "secretstore-demo-authorized")

@@ -35,8 +35,12 @@ ENTRY_FIELDS = {"resourceName", "fileName", "path", "extractJSONKey", "extractYA
 GLOBAL_SECRET = re.compile(r"projects/([^/]+)/secrets/([^/]+)/versions/([^/]+)")
 # Every type a gcp stack may create: no project-level IAM, no Google service account.
 GCP_TYPES = {
-    "gcp:projects/service:Service", "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool",
-    SECRET, VERSION, MEMBER,
+    "gcp:projects/service:Service",
+    "gcp:container/cluster:Cluster",
+    "gcp:container/nodePool:NodePool",
+    SECRET,
+    VERSION,
+    MEMBER,
 }
 
 
@@ -49,8 +53,11 @@ def gcp_dev() -> ProgramRun:
 def several() -> ProgramRun:
     return run_program(
         "gcp-dev",
-        set_={f"{P}:secrets": json.dumps(LISTED), f"{P}:syncSecret": "true",
-              f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"})},
+        set_={
+            f"{P}:secrets": json.dumps(LISTED),
+            f"{P}:syncSecret": "true",
+            f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"}),
+        },
         secrets={f"{P}:dbCredentials": DB},
     )
 
@@ -158,10 +165,17 @@ def test_the_class_names_each_file_from_the_latest_version(several: ProgramRun):
     [
         ([{"resourceName": "projects/p/secrets/s/versions/latest", "path": "a", "extractJsonKey": "k"}], "unknown"),
         ([{"resourceName": "projects/p/secrets/s", "path": "a"}], "not a secret version"),
-        ([{"resourceName": "//secretmanager.googleapis.com/projects/p/secrets/s/versions/1", "path": "a"}],
-         "not a secret version"),
-        ([{"resourceName": "projects/p/secrets/s/versions/1", "path": "a"},
-          {"resourceName": "projects/p/secrets/t/versions/1", "path": "a"}], "same file"),
+        (
+            [{"resourceName": "//secretmanager.googleapis.com/projects/p/secrets/s/versions/1", "path": "a"}],
+            "not a secret version",
+        ),
+        (
+            [
+                {"resourceName": "projects/p/secrets/s/versions/1", "path": "a"},
+                {"resourceName": "projects/p/secrets/t/versions/1", "path": "a"},
+            ],
+            "same file",
+        ),
     ],
 )
 def test_the_parameter_check_fails_for_what_the_provider_refuses(entries: list[dict[str, Any]], problem: str):
@@ -171,7 +185,12 @@ def test_the_parameter_check_fails_for_what_the_provider_refuses(entries: list[d
 
 def test_the_parameter_writer_passes_the_check_for_every_shape():
     secrets = (StoreSecret("a", (), {}), StoreSecret("b", ("x", "y_1", "Z-2"), {}))
-    assert secrets_problems(provider_secrets(["projects/my-project-1/secrets/p-a", "projects/my-project-1/secrets/p-b"], secrets)) == []
+    assert (
+        secrets_problems(
+            provider_secrets(["projects/my-project-1/secrets/p-a", "projects/my-project-1/secrets/p-b"], secrets)
+        )
+        == []
+    )
 
 
 def test_every_object_passes_the_strict_schema_and_the_crd(several: ProgramRun):
@@ -194,9 +213,7 @@ def test_a_configured_prefix_names_the_secrets():
 def test_the_stack_exports_the_secrets_and_the_principal(gcp_dev: ProgramRun):
     exports = {name: export.value for name, export in gcp_dev.exports.items()}
     assert exports["secretManagerSecretIds"] == ["secretstore-k3x9q2mz-secret"]
-    assert exports["secretManagerSecretNames"] == [
-        f"projects/{GCP_PROJECT_NUMBER}/secrets/secretstore-k3x9q2mz-secret"
-    ]
+    assert exports["secretManagerSecretNames"] == [f"projects/{GCP_PROJECT_NUMBER}/secrets/secretstore-k3x9q2mz-secret"]
     assert exports["workloadIdentityPrincipal"] == PRINCIPAL
     assert (exports["project"], exports["location"], exports["workloadPool"]) == (GCP_PROJECT, "us-central1-a", POOL)
 
@@ -274,9 +291,7 @@ def test_a_missing_project_says_how_to_set_it():
 
 def test_a_secret_id_over_255_characters_is_refused():
     listed = [{"name": "a" * 63}]
-    (problem,) = config_problems(
-        "gcp-dev", set_={f"{P}:secretIdPrefix": "p" * 200, f"{P}:secrets": json.dumps(listed)}
-    )
+    (problem,) = config_problems("gcp-dev", set_={f"{P}:secretIdPrefix": "p" * 200, f"{P}:secrets": json.dumps(listed)})
     assert problem == (
         f"{P}:secretIdPrefix = {'p' * 200!r}: the ID of secret {'a' * 63!r} would be 263 characters, more than "
         "the 255 Secret Manager takes; expected a shorter prefix"
@@ -291,5 +306,7 @@ def test_a_secret_value_over_64_kib_is_refused_without_showing_it():
 
 
 def test_a_secret_value_of_exactly_64_kib_is_accepted():
-    run = run_program("gcp-dev", secrets={f"{P}:secretPassword": "v" * (65_536 - len('{"username": "demo", "password": ""}'))})
+    run = run_program(
+        "gcp-dev", secrets={f"{P}:secretPassword": "v" * (65_536 - len('{"username": "demo", "password": ""}'))}
+    )
     assert run.of_type(VERSION)

@@ -85,7 +85,8 @@ def rendered(request: pytest.FixtureRequest) -> Rendered:
         # With the release, what the program makes in its namespace: Vault's CSI provider.
         namespace = run.one(RELEASE, provider).inputs["namespace"]
         objects = releases[provider] + [
-            o for o in run.kubernetes_objects()
+            o
+            for o in run.kubernetes_objects()
             if o["metadata"].get("namespace") == namespace and o["kind"] in ("DaemonSet", "ServiceAccount", "Role")
         ]
         assert set(releases) == {DRIVER, provider}
@@ -107,12 +108,20 @@ def _driver_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 def audience_problems(driver_objects: list[dict[str, Any]], audiences: tuple[str, ...]) -> list[str]:
     (csidriver,) = _of_kind(driver_objects, "CSIDriver")
     requested = [request["audience"] for request in csidriver["spec"].get("tokenRequests") or []]
-    return [] if requested == list(audiences) else [f"the CSIDriver requests tokens for {requested}, not {list(audiences)}"]
+    return (
+        []
+        if requested == list(audiences)
+        else [f"the CSIDriver requests tokens for {requested}, not {list(audiences)}"]
+    )
 
 
 def bundled_driver_problems(provider_objects: list[dict[str, Any]]) -> list[str]:
     """What the provider release renders of the driver it bundles; nothing, when it is off."""
-    problems = [f"{o['kind']} {o['metadata']['name']}" for o in provider_objects if o["kind"] in ("CSIDriver", "CustomResourceDefinition")]
+    problems = [
+        f"{o['kind']} {o['metadata']['name']}"
+        for o in provider_objects
+        if o["kind"] in ("CSIDriver", "CustomResourceDefinition")
+    ]
     for daemonset in _of_kind(provider_objects, "DaemonSet"):
         images = [c["image"] for c in daemonset["spec"]["template"]["spec"]["containers"]]
         if any("csi-secrets-store/driver" in image for image in images):
@@ -139,7 +148,9 @@ def _host_path(daemonset: dict[str, Any], container: dict[str, Any], directory: 
     return None
 
 
-def socket_problems(driver_objects: list[dict[str, Any]], provider_objects: list[dict[str, Any]], provider: str) -> list[str]:
+def socket_problems(
+    driver_objects: list[dict[str, Any]], provider_objects: list[dict[str, Any]], provider: str
+) -> list[str]:
     """The provider's socket must be `<provider>.sock` in a node directory the driver reads."""
     (driver_set,) = _of_kind(driver_objects, "DaemonSet")
     driver = _driver_container(driver_objects)
@@ -223,8 +234,11 @@ def test_the_provider_release_renders_none_of_the_driver(rendered: Rendered):
 
 def test_no_two_objects_share_kind_namespace_and_name(rendered: Rendered):
     objects = [
-        *(dict(o, metadata={"namespace": rendered.release(name)["namespace"], **o["metadata"]})
-          for name, release in rendered.releases.items() for o in release),
+        *(
+            dict(o, metadata={"namespace": rendered.release(name)["namespace"], **o["metadata"]})
+            for name, release in rendered.releases.items()
+            for o in release
+        ),
         *rendered.run.kubernetes_objects(),
     ]
     assert duplicate_problems(objects, "kube-system") == []
@@ -292,7 +306,7 @@ def test_the_bundled_driver_left_on_fails_the_provider_check(aws_releases):
 def test_a_socket_in_a_directory_the_driver_does_not_read_fails_the_socket_check(aws_releases):
     release = aws_releases["secretstore-provider"]
     driver = render(aws_releases[DRIVER], settings.DEFAULT_KUBERNETES_VERSION)
-    moved = render(release, settings.DEFAULT_KUBERNETES_VERSION, {**release["values"], "providerVolume": "/opt/elsewhere"})
+    moved = render(
+        release, settings.DEFAULT_KUBERNETES_VERSION, {**release["values"], "providerVolume": "/opt/elsewhere"}
+    )
     assert socket_problems(driver, moved, "aws") != []
-
-

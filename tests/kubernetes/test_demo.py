@@ -183,7 +183,8 @@ def test_the_default_namespace_is_the_stacks_own_and_restricted(run: ProgramRun)
     stack = run.exports["workloads"].value["secretstore"]["namespace"]
     assert stack == f"secretstore-{run.stack}"
     created = {
-        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"] for r in run.of_type("kubernetes:core/v1:Namespace")
+        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]
+        for r in run.of_type("kubernetes:core/v1:Namespace")
     }
     assert created.pop(stack)["pod-security.kubernetes.io/enforce"] == "restricted"
     assert list(created) in ([], ["vault"])  # Vault's own, on a Vault stack

@@ -60,7 +60,9 @@ SECRETS = (
     StoreSecret(name="api-token", keys=(), given={}),
 )
 # The single workload of a stack without `workloads`, which keeps its names.
-WORKLOAD = WorkloadSpec(name="secretstore", namespace="payments", service_account="api", secrets=SECRETS, legacy_names=True)
+WORKLOAD = WorkloadSpec(
+    name="secretstore", namespace="payments", service_account="api", secrets=SECRETS, legacy_names=True
+)
 LISTED = WorkloadSpec(name="billing", namespace="payments", service_account="billing-api", secrets=SECRETS)
 
 
@@ -68,7 +70,9 @@ def _run(env: dict[str, str], workload: WorkloadSpec = WORKLOAD) -> subprocess.C
     for secret in workload.secrets:
         entry = configure.entry(secret, "v", {"username": "u", "password": "p"} if secret.keys else {"": "t"})
         (Path(env["VALUES_DIR"]) / configure.values_key(secret)).write_text(entry)
-    return subprocess.run(["sh", "-c", configure.script(workload)], env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["sh", "-c", configure.script(workload)], env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_the_script_runs_twice_and_the_second_run_changes_nothing(vault_cli: dict[str, str]):
@@ -78,7 +82,7 @@ def test_the_script_runs_twice_and_the_second_run_changes_nothing(vault_cli: dic
     calls_first = (state / "calls").read_text().splitlines()
     second = _run(vault_cli)
     assert second.returncode == 0, second.stderr
-    calls_second = (state / "calls").read_text().splitlines()[len(calls_first):]
+    calls_second = (state / "calls").read_text().splitlines()[len(calls_first) :]
     assert "auth enable kubernetes" in calls_first
     assert "auth enable kubernetes" not in calls_second
     assert [c for c in calls_first if c != "auth enable kubernetes"] == calls_second
@@ -138,9 +142,9 @@ def test_a_value_the_cli_cannot_read_stops_the_script(vault_cli: dict[str, str])
 
 def test_the_entries_hold_the_whole_value_and_each_key():
     (db, token) = WORKLOAD.secrets
-    assert json.loads(configure.entry(db, '{"username": "u", "password": "p"}', {"username": "u", "password": "p"})) == {
-        "json": '{"username": "u", "password": "p"}', "username": "u", "password": "p"
-    }
+    assert json.loads(
+        configure.entry(db, '{"username": "u", "password": "p"}', {"username": "u", "password": "p"})
+    ) == {"json": '{"username": "u", "password": "p"}', "username": "u", "password": "p"}
     assert json.loads(configure.entry(token, "t", {"": "t"})) == {"value": "t"}
     assert [configure.field_of(db, file) for file in db.files] == ["json", "username", "password"]
     assert [configure.field_of(token, file) for file in token.files] == ["value"]

@@ -36,7 +36,8 @@ def chart_provider(run: ProgramRun) -> list[dict[str, Any]]:
 
 def programs_provider(run: ProgramRun) -> list[dict[str, Any]]:
     return [
-        o for o in run.kubernetes_objects()
+        o
+        for o in run.kubernetes_objects()
         if o["kind"] in PROVIDER_KINDS and o["metadata"]["name"].startswith(csi_provider.NAME)
     ]
 
@@ -69,7 +70,11 @@ def differences(program: list[dict[str, Any]], chart: list[dict[str, Any]]) -> l
 
 def _diff(mine: Any, theirs: Any, where: str) -> list[str]:
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        return [p for name in sorted(mine.keys() | theirs.keys()) for p in _diff(mine.get(name), theirs.get(name), f"{where}.{name}")]
+        return [
+            p
+            for name in sorted(mine.keys() | theirs.keys())
+            for p in _diff(mine.get(name), theirs.get(name), f"{where}.{name}")
+        ]
     if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
         return [p for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) for p in _diff(a, b, f"{where}[{i}]")]
     return [] if mine == theirs else [f"{where}: {mine!r} is not {theirs!r}"]
@@ -129,10 +134,12 @@ def test_only_the_provider_and_the_configuration_jobs_reach_the_server(local: Pr
     assert _matches(spec["podSelector"]["matchLabels"], server["spec"]["template"]["metadata"]["labels"])
     pods = {
         obj["metadata"]["name"]: obj["spec"]["template"].get("metadata", {}).get("labels") or {}
-        for obj in local.kubernetes_objects() if obj["kind"] in ("DaemonSet", "Job", "Deployment")
+        for obj in local.kubernetes_objects()
+        if obj["kind"] in ("DaemonSet", "Job", "Deployment")
     }
     allowed = {
-        name for name, labels in pods.items()
+        name
+        for name, labels in pods.items()
         if any(_matches(peer["podSelector"]["matchLabels"], labels) for peer in rule["from"])
     }
     configure = reveal(local.one("kubernetes:batch/v1:Job", "secretstore-vault-configure").inputs)["metadata"]["name"]
@@ -142,5 +149,7 @@ def test_only_the_provider_and_the_configuration_jobs_reach_the_server(local: Pr
 def test_the_provider_needs_host_paths_which_is_why_vaults_namespace_is_privileged(local: ProgramRun):
     (daemonset,) = [o for o in programs_provider(local) if o["kind"] == "DaemonSet"]
     assert pod_security.violations(daemonset["spec"]["template"]["spec"]) != []
-    (namespace,) = [o for o in local.kubernetes_objects() if o["kind"] == "Namespace" and o["metadata"]["name"] == "vault"]
+    (namespace,) = [
+        o for o in local.kubernetes_objects() if o["kind"] == "Namespace" and o["metadata"]["name"] == "vault"
+    ]
     assert namespace["metadata"]["labels"] == {"pod-security.kubernetes.io/enforce": "privileged"}

@@ -49,9 +49,7 @@ MOUNT = f"secretstore-{STACK_ID}"
 
 
 def _run(**set_: str) -> ProgramRun:
-    return run_program(
-        "local-dev", set_={**EXTERNAL, f"{P}:workloads": json.dumps(WORKLOADS), **set_}, secrets=TOKEN
-    )
+    return run_program("local-dev", set_={**EXTERNAL, f"{P}:workloads": json.dumps(WORKLOADS), **set_}, secrets=TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +115,14 @@ def test_the_kubernetes_auth_checks_this_clusters_tokens_through_a_reviewer(exte
     assert reveal(binding.inputs)["subjects"] == [
         {"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "vault"}
     ]
-    token = next(r for r in external.of_type("kubernetes:core/v1:Secret")
-                 if reveal(r.inputs).get("type") == "kubernetes.io/service-account-token")
-    assert reveal(token.inputs)["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "vault-token-reviewer"}
+    token = next(
+        r
+        for r in external.of_type("kubernetes:core/v1:Secret")
+        if reveal(r.inputs).get("type") == "kubernetes.io/service-account-token"
+    )
+    assert reveal(token.inputs)["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": "vault-token-reviewer"
+    }
 
 
 def test_each_role_binds_exactly_one_service_account_and_reads_exactly_its_paths(external: ProgramRun):
@@ -138,7 +141,7 @@ def test_each_role_binds_exactly_one_service_account_and_reads_exactly_its_paths
     assert policy == {
         "name": f"secretstore-{STACK_ID}-payments",
         "policy": f'path "{root}/db" {{\n  capabilities = ["read"]\n}}\n'
-                  f'path "{root}/api-token" {{\n  capabilities = ["read"]\n}}\n',
+        f'path "{root}/api-token" {{\n  capabilities = ["read"]\n}}\n',
     }
 
 
@@ -158,8 +161,11 @@ def run_depends_on_mount(run: ProgramRun, resource: Registered) -> bool:
 
 
 def test_nothing_is_written_before_the_mount_is_the_stacks(external: ProgramRun):
-    for type_ in ("vault:index/policy:Policy", "vault:kv/secretV2:SecretV2",
-                  "vault:kubernetes/authBackendRole:AuthBackendRole"):
+    for type_ in (
+        "vault:index/policy:Policy",
+        "vault:kv/secretV2:SecretV2",
+        "vault:kubernetes/authBackendRole:AuthBackendRole",
+    ):
         for resource in external.of_type(type_):
             assert run_depends_on_mount(external, resource), resource.name
 
@@ -181,9 +187,13 @@ def test_the_secret_provider_class_uses_the_external_address_mount_and_ca(extern
 
 def test_the_csi_provider_trusts_the_ca_in_both_containers(external: ProgramRun):
     objects = external.kubernetes_objects()
-    (config_map,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "vault-csi-provider-vault-ca"]
+    (config_map,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "vault-csi-provider-vault-ca"
+    ]
     assert config_map["data"] == {"ca.crt": CA}
-    (agent_config,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "vault-csi-provider-agent-config"]
+    (agent_config,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "vault-csi-provider-agent-config"
+    ]
     assert f'"address" = "{ADDRESS}"' in agent_config["data"]["config.hcl"]
     assert '"ca_cert" = "/vault/tls/ca.crt"' in agent_config["data"]["config.hcl"]
     (daemonset,) = [o for o in objects if o["kind"] == "DaemonSet"]
@@ -192,8 +202,9 @@ def test_the_csi_provider_trusts_the_ca_in_both_containers(external: ProgramRun)
 
 
 def test_on_a_cloud_cluster_vault_reaches_the_api_server_of_the_kubeconfig(oidc_issuer: OidcIssuer):
-    run = run_combination("aws", "vault", "kubernetesAuth", set_={f"{P}:vaultAddress": ADDRESS},
-                          remove=(f"{P}:vaultDevMode",))
+    run = run_combination(
+        "aws", "vault", "kubernetesAuth", set_={f"{P}:vaultAddress": ADDRESS}, remove=(f"{P}:vaultDevMode",)
+    )
     config = reveal(run.one("vault:kubernetes/authBackendConfig:AuthBackendConfig").inputs)
     assert config["kubernetesHost"] == "https://EXAMPLE.gr7.eu-central-1.eks.amazonaws.com"
     assert "vaultCACertPath" not in reveal(run.one(SPC).inputs)["spec"]["parameters"]
@@ -202,7 +213,8 @@ def test_on_a_cloud_cluster_vault_reaches_the_api_server_of_the_kubeconfig(oidc_
 def _sdk_inputs(resource: Registered) -> set[str]:
     """The inputs the installed pulumi-vault takes for the resource's type, camelCased."""
     classes = [
-        cls for module in (pulumi_vault, pulumi_vault.kubernetes, pulumi_vault.kv)
+        cls
+        for module in (pulumi_vault, pulumi_vault.kubernetes, pulumi_vault.kv)
         for cls in vars(module).values()
         if inspect.isclass(cls) and getattr(cls, "pulumi_type", None) == resource.type
     ]
@@ -223,27 +235,54 @@ def test_every_input_is_one_the_installed_sdk_takes(external: ProgramRun):
 @pytest.mark.parametrize(
     "set_, secrets, expected",
     [
-        ({f"{P}:vaultDevMode": "true"}, TOKEN, [
-            f"{P}:vaultDevMode runs Vault in the cluster, and {P}:vaultAddress names a Vault outside it: remove "
-            "vaultDevMode"]),
-        ({f"{P}:vaultKubernetesHost": None}, TOKEN, [
-            f"{P}:vaultKubernetesHost is not set: expected the https:// URL at which the Vault at {ADDRESS} reaches "
-            "this cluster's API server (for TokenReviews); a local cluster's own kubeconfig names an address that "
-            "only this machine reaches"]),
-        ({f"{P}:vaultAddress": "http://vault.example.com:8200"}, TOKEN, [
-            f"{P}:vaultAddress = 'http://vault.example.com:8200': expected the https:// URL of a Vault of your own, "
-            "such as https://vault.example.com:8200: no path, query or credentials"]),
-        ({f"{P}:vaultCaCert": "not a certificate"}, TOKEN, [
-            f"{P}:vaultCaCert = 'not a certificate': expected one or more PEM certificates (-----BEGIN "
-            "CERTIFICATE----- ... -----END CERTIFICATE-----) and nothing else: set it with `pulumi config set "
-            f"{P}:vaultCaCert -- \"$(cat ca.pem)\"`"]),
-        ({f"{P}:vaultAuthMount": "auth/kubernetes"}, TOKEN, [
-            f"{P}:vaultAuthMount = 'auth/kubernetes': expected a Vault mount path: 1-4 parts of letters, digits, "
-            "'-', '_' or '.', separated by '/', each starting with a letter, digit, '-' or '_'; not Vault's own "
-            "(sys, auth, identity, cubbyhole)"]),
+        (
+            {f"{P}:vaultDevMode": "true"},
+            TOKEN,
+            [
+                f"{P}:vaultDevMode runs Vault in the cluster, and {P}:vaultAddress names a Vault outside it: remove "
+                "vaultDevMode"
+            ],
+        ),
+        (
+            {f"{P}:vaultKubernetesHost": None},
+            TOKEN,
+            [
+                f"{P}:vaultKubernetesHost is not set: expected the https:// URL at which the Vault at {ADDRESS} reaches "
+                "this cluster's API server (for TokenReviews); a local cluster's own kubeconfig names an address that "
+                "only this machine reaches"
+            ],
+        ),
+        (
+            {f"{P}:vaultAddress": "http://vault.example.com:8200"},
+            TOKEN,
+            [
+                f"{P}:vaultAddress = 'http://vault.example.com:8200': expected the https:// URL of a Vault of your own, "
+                "such as https://vault.example.com:8200: no path, query or credentials"
+            ],
+        ),
+        (
+            {f"{P}:vaultCaCert": "not a certificate"},
+            TOKEN,
+            [
+                f"{P}:vaultCaCert = 'not a certificate': expected one or more PEM certificates (-----BEGIN "
+                "CERTIFICATE----- ... -----END CERTIFICATE-----) and nothing else: set it with `pulumi config set "
+                f'{P}:vaultCaCert -- "$(cat ca.pem)"`'
+            ],
+        ),
+        (
+            {f"{P}:vaultAuthMount": "auth/kubernetes"},
+            TOKEN,
+            [
+                f"{P}:vaultAuthMount = 'auth/kubernetes': expected a Vault mount path: 1-4 parts of letters, digits, "
+                "'-', '_' or '.', separated by '/', each starting with a letter, digit, '-' or '_'; not Vault's own "
+                "(sys, auth, identity, cubbyhole)"
+            ],
+        ),
     ],
 )
-def test_what_cannot_reach_or_trust_the_vault_is_refused(set_: dict[str, Any], secrets: dict[str, str], expected: list[str]):
+def test_what_cannot_reach_or_trust_the_vault_is_refused(
+    set_: dict[str, Any], secrets: dict[str, str], expected: list[str]
+):
     config = {**EXTERNAL, **{k: v for k, v in set_.items() if v is not None}}
     remove = tuple(k for k, v in set_.items() if v is None)
     changed = {k: v for k, v in config.items() if k not in remove}
@@ -262,8 +301,12 @@ def test_a_plain_text_token_and_keys_without_an_address_are_refused():
 
 
 def test_an_existing_secret_is_read_not_written():
-    listed = [{"name": "payments", "secrets": [{"name": "db", "keys": ["user"], "existing": "kv/data/team/db"},
-                                               {"name": "api-token"}]}]
+    listed = [
+        {
+            "name": "payments",
+            "secrets": [{"name": "db", "keys": ["user"], "existing": "kv/data/team/db"}, {"name": "api-token"}],
+        }
+    ]
     run = run_program("local-dev", set_={**EXTERNAL, f"{P}:workloads": json.dumps(listed)}, secrets=TOKEN)
     written = [reveal(r.inputs)["name"] for r in run.of_type("vault:kv/secretV2:SecretV2")]
     assert written == [f"secretstore/{STACK_ID}/local-dev-payments/payments/api-token"]
@@ -275,7 +318,10 @@ def test_an_existing_secret_is_read_not_written():
 def test_the_isolation_reading_sees_a_policy_that_grants_more_than_read(external: ProgramRun):
     resources = [copy.deepcopy(r) for r in external.resources]
     policy = next(r for r in resources if r.type == "vault:index/policy:Policy" and r.name == "payments-vault-policy")
-    policy.inputs = {**reveal(policy.inputs), "policy": reveal(policy.inputs)["policy"].replace('["read"]', '["read", "list"]', 1)}
+    policy.inputs = {
+        **reveal(policy.inputs),
+        "policy": reveal(policy.inputs)["policy"].replace('["read"]', '["read", "list"]', 1),
+    }
     widened = ProgramRun(resources=resources, exports=external.exports)
     (problem,) = isolation_problems(widened)
     assert problem.startswith("payments: its principal reads [") and "['read', 'list']" in problem

@@ -48,7 +48,9 @@ def _root_token(run: ProgramRun) -> str:
 def test_vault_is_the_pinned_chart_in_dev_mode_in_its_own_namespace(local: ProgramRun):
     release = local.one(RELEASE, "secretstore-vault").inputs
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (
-        "vault", "0.34.1", "https://helm.releases.hashicorp.com"
+        "vault",
+        "0.34.1",
+        "https://helm.releases.hashicorp.com",
     )
     assert (release["name"], release["namespace"]) == ("vault", "vault")
     # The values hold the root token, so Pulumi keeps them secret.
@@ -104,7 +106,8 @@ def test_the_job_gets_the_token_and_values_from_kubernetes_secrets_only(several:
     assert env["VAULT_ADDR"]["value"] == "http://vault.vault.svc:8200"
     (projected,) = [v for v in pod["volumes"] if v["name"] == "values"]
     assert [s["secret"]["name"] for s in projected["projected"]["sources"]] == [
-        f"vault-value-{digest}-0", f"vault-value-{digest}-1"
+        f"vault-value-{digest}-0",
+        f"vault-value-{digest}-1",
     ]
     generated = [r.outputs["result"] for r in several.of_type("random:index/randomPassword:RandomPassword")]
     text = json.dumps(job)
@@ -116,7 +119,8 @@ def test_the_job_gets_the_token_and_values_from_kubernetes_secrets_only(several:
         assert all_secret or all(unsecret(value)[1] for value in data.values()), "marked secret"
     db = json.loads(reveal(secrets[f"vault-value-{digest}-0"]["stringData"])["db.json"])
     assert set(db) == {"json", "username", "password"} and json.loads(db["json"]) == {
-        "username": db["username"], "password": db["password"]
+        "username": db["username"],
+        "password": db["password"],
     }
     token = json.loads(reveal(secrets[f"vault-value-{digest}-1"]["stringData"])["api-token.json"])
     assert set(token) == {"value"}
@@ -144,7 +148,8 @@ def test_no_token_or_value_outlives_the_job(several: ProgramRun):
     # the release's values, which Helm keeps in a Secret of its own and Pulumi as a secret.
     token = _root_token(several)
     holders = [
-        r.name for r in several.resources
+        r.name
+        for r in several.resources
         if r.type.startswith("kubernetes:") and r.type != SECRET and token in json.dumps(reveal(r.inputs))
     ]
     assert holders == ["secretstore-vault"]
@@ -202,12 +207,29 @@ def test_the_class_reads_each_mounted_file_from_its_field(several: ProgramRun):
     assert (parameters.pop("roleName"), parameters.pop("audience")) == ("secretstore-local-dev-test", "vault")
     assert yaml.safe_load(parameters.pop("objects")) == [
         {"objectName": "db", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "json"},
-        {"objectName": "db-username", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "username"},
-        {"objectName": "db-password", "secretPath": "secret/data/secretstore/secretstore-local-dev/db", "secretKey": "password"},
-        {"objectName": "api-token", "secretPath": "secret/data/secretstore/secretstore-local-dev/api-token", "secretKey": "value"},
+        {
+            "objectName": "db-username",
+            "secretPath": "secret/data/secretstore/secretstore-local-dev/db",
+            "secretKey": "username",
+        },
+        {
+            "objectName": "db-password",
+            "secretPath": "secret/data/secretstore/secretstore-local-dev/db",
+            "secretKey": "password",
+        },
+        {
+            "objectName": "api-token",
+            "secretPath": "secret/data/secretstore/secretstore-local-dev/api-token",
+            "secretKey": "value",
+        },
     ]
     assert parameters == {}
-    assert [item["key"] for item in spec["secretObjects"][0]["data"]] == ["db", "db-username", "db-password", "api-token"]
+    assert [item["key"] for item in spec["secretObjects"][0]["data"]] == [
+        "db",
+        "db-username",
+        "db-password",
+        "api-token",
+    ]
 
 
 def test_the_driver_requests_the_audience_the_role_checks(local: ProgramRun):
@@ -238,9 +260,7 @@ def test_vault_may_not_share_the_workloads_namespace():
 
 def test_a_secret_too_large_for_the_jobs_kubernetes_secret_is_refused():
     (problem,) = config_problems("local-dev", secrets={f"{P}:secretPassword": "x" * 300_000})
-    assert problem.endswith(
-        "more than the 262144 that HashiCorp Vault accepts for one secret (the value is not shown)"
-    )
+    assert problem.endswith("more than the 262144 that HashiCorp Vault accepts for one secret (the value is not shown)")
 
 
 def test_the_stack_exports_what_verify_and_the_readme_use(local: ProgramRun):
@@ -270,7 +290,7 @@ def test_dev_mode_on_a_clouds_cluster_is_refused_unless_asked_for(stack: str):
 
 
 def test_dev_mode_is_the_default_on_a_cluster_of_your_own_and_can_be_refused_there_too():
-    assert reveal(run_program("local-dev").one(RELEASE, "secretstore-vault").inputs)["values"]["server"]["dev"]["enabled"]
-    assert config_problems("local-dev", set_={f"{P}:vaultDevMode": "false"}) == [
-        DEV_MODE_REFUSED.format(where="", P=P)
+    assert reveal(run_program("local-dev").one(RELEASE, "secretstore-vault").inputs)["values"]["server"]["dev"][
+        "enabled"
     ]
+    assert config_problems("local-dev", set_={f"{P}:vaultDevMode": "false"}) == [DEV_MODE_REFUSED.format(where="", P=P)]
