@@ -59,7 +59,7 @@ def _location(loc: Iterable[Any]) -> str:
     return where
 
 
-def _problems(error: ValidationError, model: type[SettingsModel], hidden: set[str]) -> list[str]:
+def validation_problems(error: ValidationError, model: type[SettingsModel], hidden: set[str]) -> list[str]:
     """One line per problem pydantic found: the key, the value unless it is secret (a key in
     `hidden`), and what is accepted."""
     problems = []
@@ -92,7 +92,7 @@ def _validate(model: type[M], context: dict[str, Any], problems: list[str]) -> M
     try:
         return model.model_validate(data, context=context)
     except ValidationError as error:
-        problems.extend(_problems(error, model, hidden))
+        problems.extend(validation_problems(error, model, hidden))
         return None
 
 

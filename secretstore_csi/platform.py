@@ -99,14 +99,9 @@ class Platform(pulumi.ComponentResource):
     """One cluster's shared parts: the cluster, the CSI driver and the store's provider, and
     what the identity mode needs once per cluster."""
 
-    config: PlatformConfig
-    cluster: Cluster
-    kubernetes: KubernetesCluster
-    identity: IdentityInstall[Any]
-    store: StoreInstall[Any]
-    csi: CsiDriver
-    outputs: Mapping[str, pulumi.Input[Any]]
-    """The cluster's, the identity mode's and the store's stack outputs."""
+    # Its parts are annotated where __init__ sets them, not on the class: a component
+    # package's schema is made from the class's annotations, which are its outputs
+    # (secretstore_csi/package.py).
 
     def __init__(
         self, name: str, args: PlatformArgs | PlatformConfig, opts: pulumi.ResourceOptions | None = None
@@ -118,15 +113,24 @@ class Platform(pulumi.ComponentResource):
             raise ConfigError(problems)
         super().__init__(PLATFORM_TYPE, name, None, opts)
         self.name = name
-        self.config = config
+        self.config: PlatformConfig = config
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster = registry.CLUSTERS[config.cloud].build()(name, config, child)
-        self.kubernetes = self.cluster.kubernetes
-        self.identity = registry.IDENTITIES[config.identity].install()(name, config, self.cluster, child)
-        self.store = registry.STORES[config.store].install()(name, config, self.cluster, child)
+        self.cluster: Cluster = registry.CLUSTERS[config.cloud].build()(name, config, child)
+        self.kubernetes: KubernetesCluster = self.cluster.kubernetes
+        self.identity: IdentityInstall[Any] = registry.IDENTITIES[config.identity].install()(
+            name, config, self.cluster, child
+        )
+        self.store: StoreInstall[Any] = registry.STORES[config.store].install()(name, config, self.cluster, child)
         identity_audiences = registry.IDENTITIES[config.identity].token_audiences
-        self.csi = CsiDriver(name, self.kubernetes, self.store.install, config.driver, child, identity_audiences)
-        self.outputs = {**self.cluster.outputs, **self.identity.outputs, **self.store.outputs}
+        self.csi: CsiDriver = CsiDriver(
+            name, self.kubernetes, self.store.install, config.driver, child, identity_audiences
+        )
+        self.outputs: Mapping[str, pulumi.Input[Any]] = {
+            **self.cluster.outputs,
+            **self.identity.outputs,
+            **self.store.outputs,
+        }
+        """The cluster's, the identity mode's and the store's stack outputs."""
         self._namespaces: dict[str, Namespace] = {}
         self._workloads: list[WorkloadSpec] = []
         self.register_outputs({})
@@ -223,8 +227,6 @@ class Workload(pulumi.ComponentResource):
     synced_secret: pulumi.Output[str] | None
     authorized_deployment: pulumi.Output[str] | None
     unauthorized_deployment: pulumi.Output[str] | None
-    outputs: dict[str, pulumi.Input[Any]]
-    """The workload's stack outputs: its objects, its principal's and its secrets'."""
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         platform = args.platform
@@ -268,7 +270,8 @@ class Workload(pulumi.ComponentResource):
         self.secret_provider_class = spc.urn.apply(lambda _: names.secret_provider_class)
         self.synced_secret = spc.urn.apply(lambda _: synced) if synced is not None else None
         self.authorized_deployment = self.unauthorized_deployment = None
-        self.outputs = {
+        # The workload's stack outputs: its objects, its principal's and its secrets'.
+        self.outputs: dict[str, pulumi.Input[Any]] = {
             "namespace": self.namespace,
             "serviceAccount": self.service_account,
             "secretProviderClass": self.secret_provider_class,

@@ -33,7 +33,7 @@ venv/bin/python -m ruff check .
 echo "==> mypy"
 venv/bin/python -m mypy
 # Each program's __main__.py on its own: mypy takes one module of that name per run.
-for program in __main__.py examples/python/__main__.py; do
+for program in __main__.py examples/python/__main__.py component/__main__.py; do
     venv/bin/python -m mypy "$program"
 done
 echo "==> pytest"
