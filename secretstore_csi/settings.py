@@ -28,7 +28,7 @@ INT64_MAX = 2**63 - 1
 # Go's time.Duration is an int64 of nanoseconds; this is the largest ParseDuration accepts.
 GO_DURATION_MAX_NS = INT64_MAX
 # Each rotation poll reads every mounted secret of every pod that mounts it; more often
-# than once a minute, a few hundred pods exhaust a store's read quota (README, Rotation).
+# than once a minute, a few hundred pods exhaust a store's read quota (docs/rotation-and-sync.md).
 ROTATION_FLOOR = "1m"
 DEFAULT_KUBERNETES_VERSION = "1.35"
 # The newest minor version the pinned tools know: kubernetes-validate 1.37.0 has schemas up
@@ -265,7 +265,13 @@ class SettingsModel(BaseModel):
     `AwsClusterSettings(region="eu-central-1")`, with the same checks."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=_project_key, validate_by_name=True, validate_by_alias=True
+        frozen=True,
+        extra="forbid",
+        alias_generator=_project_key,
+        validate_by_name=True,
+        validate_by_alias=True,
+        # Each field's docstring is its description: the configuration reference is made of them.
+        use_attribute_docstrings=True,
     )
 
     @classmethod
@@ -613,8 +619,11 @@ class CommonSettings(SettingsModel):
     DEMO_SECRET_KEYS: ClassVar[tuple[str, ...]] = ("secretUsername", "secretPassword")
 
     namespace: Annotated[str | None, Accepted(_optional(namespace_name), NAMESPACE_RULE)] = None
-    """None: `secretstore-<stack>`, a namespace of the stack's own."""
+    """None: `secretstore-<stack>`, a namespace of the stack's own. The namespace of the
+    stack's single workload, made with the Pod Security Standard `restricted` enforced unless
+    it is `default`. Not with `workloads`."""
     service_account: Annotated[str, Accepted(trusted_service_account, SERVICE_ACCOUNT_RULE)] = "test"
+    """The one service account the stack's single workload's identity trusts. Not with `workloads`."""
     demo_image: Annotated[
         str,
         Accepted(
@@ -624,15 +633,22 @@ class CommonSettings(SettingsModel):
             f"most {_IMAGE_NAME_MAX} characters before the tag",
         ),
     ] = demo_app.IMAGE
+    """The demo's hello-server image. Published only as `latest`; pin it with `@sha256:<digest>`."""
     secret_username: Annotated[
         str, Accepted(matching(r"\S{1,128}"), "expected 1-128 characters without whitespace")
     ] = "demo"
+    """The default demo secret's `username`. Not with `secrets`."""
     secret_password: Annotated[
         ConfigSecret | None,
         Accepted(_secret_value, "expected a non-empty value set with `pulumi config set --secret`"),
         SECRET,
     ] = None
+    """None: generated (32 characters, kept in the state). The default demo secret's
+    `password`. Not with `secrets`."""
     secrets: Annotated[tuple[SecretEntry, ...] | None, _then(_json_list_of_objects, SECRETS_RULE)] = None
+    """The stack's single workload's secrets; none: one, `secret`, with `username` and
+    `password` (the article's demo). Each secret, with generated values at full length, must
+    fit the store."""
     workloads: Annotated[
         tuple[WorkloadEntry, ...] | None,
         _then(
@@ -640,7 +656,12 @@ class CommonSettings(SettingsModel):
             "expected a non-empty list of workloads, each {name, namespace, serviceAccount, secrets, demo}",
         ),
     ] = None
+    """A non-empty list of workloads, each `{name, namespace, serviceAccount, secrets, demo}`;
+    none: one workload, from `namespace`, `serviceAccount` and `secrets`, with the demo. No two
+    workloads may share a name, or a namespace and service account."""
     sync_secret: Boolean = False
+    """Also sync the mounted files to a Kubernetes Secret, and give the authorized demo pod
+    each as an environment variable."""
     install: Annotated[
         str,
         Accepted(
@@ -649,6 +670,8 @@ class CommonSettings(SettingsModel):
             "managed add-on: EKS, AKS or GKE)",
         ),
     ] = "helm"
+    """How the driver and the store's provider get into the cluster; not addon on cloud
+    kubernetes, nor with store vault or identity identityBinding."""
     rotation: Annotated[
         Rotation,
         _then(
@@ -656,6 +679,7 @@ class CommonSettings(SettingsModel):
             "expected {enabled: true or false, pollInterval: a Go duration such as 120s, 2m or 1h}",
         ),
     ] = Rotation()
+    """`{enabled, pollInterval}`: refresh mounted secrets, at most once per `pollInterval`."""
 
     @property
     def driver(self) -> DriverSettings:

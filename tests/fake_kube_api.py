@@ -43,7 +43,7 @@ AZURE_DENIAL = (
 
 
 # The AWS provider with usePodIdentity when the agent finds no association for the pod's
-# service account (composed from the provider's and the agent's sources; see README).
+# service account (composed from the provider's and the agent's sources; see docs/stores).
 POD_IDENTITY_DENIAL = (
     'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
     "failed to mount secrets store objects for pod default/hello-server-unauthorized-7f4b9c6d8-m9w4t, "
@@ -56,7 +56,7 @@ POD_IDENTITY_DENIAL = (
 
 
 # vault-csi-provider when Vault's Kubernetes auth refuses the pod's service account
-# (composed from the provider's and the auth plugin's sources; see README).
+# (composed from the provider's and the auth plugin's sources; see docs/stores).
 VAULT_DENIAL = (
     'MountVolume.SetUp failed for volume "secrets-store-inline" : rpc error: code = Unknown desc = '
     "failed to mount secrets store objects for pod default/hello-server-unauthorized-7f4b9c6d8-m9w4t, "

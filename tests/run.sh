@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh clone: creates ./venv (the same virtualenv that
 # `pulumi up` uses), installs exactly what uv.lock holds for the program and the tests, then
 # runs ruff (the formatter's check, then the linter), mypy (strict on the package, the policy
-# pack and the programs) and pytest.
+# pack and the programs), builds the docs site strictly, and runs pytest.
 # Extra arguments go to pytest, e.g. `./tests/run.sh -k thumbprint`.
 set -eu
 cd "$(dirname "$0")/.."
@@ -36,6 +36,9 @@ venv/bin/python -m mypy
 for program in __main__.py examples/python/__main__.py component/__main__.py; do
     venv/bin/python -m mypy "$program"
 done
+echo "==> docs"
+# The site, strictly: a broken link, anchor or missing page fails the run.
+NO_MKDOCS_2_WARNING=1 venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"
 echo "==> pytest"
 # On every core; `-n 0` as an argument runs it in this process, one test after the other.
 exec venv/bin/python -m pytest -n auto "$@"

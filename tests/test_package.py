@@ -192,8 +192,8 @@ def test_the_components_make_what_the_library_makes(tmp_path: Path):
     assert run.error is None, run.error
     types = {r.type for r in run.resources}
     assert {"secretstore-csi:index:Platform", "secretstore-csi:index:Workload"} <= types
-    workloads = [r.name for r in run.of_type("secretstore-csi:index:Workload")]
-    assert workloads == ["payments", "orders"]
+    workloads = sorted(r.name for r in run.of_type("secretstore-csi:index:Workload"))
+    assert workloads == ["orders", "payments"]
     assert run.exports["payments"].value == "payments"
     from tests.isolation import isolation_problems
 

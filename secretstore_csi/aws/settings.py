@@ -197,7 +197,7 @@ def add_on_problems(platform: PlatformConfig) -> list[str]:
         if not isinstance(add_on, Missing):
             fix = (
                 "the stack added it with install addon: switching takes two steps, removing the add-on first "
-                "(README, Managed add-ons)"
+                "(docs/add-ons.md)"
                 if ownership.ours(add_on.tags)
                 else "set install to addon, which uses it"
             )
