@@ -76,7 +76,8 @@ def test_isolation_and_least_privilege_hold(on_existing: ProgramRun):
     assert analyze(on_existing.resources, dev_mode) == []
 
 
-def test_the_check_would_see_a_created_cluster(on_existing: ProgramRun):
-    cloud = on_existing.exports["cloud"].value
-    created = run_combination(cloud, on_existing.exports["store"].value, on_existing.exports["identity"].value)
+@pytest.mark.parametrize("cloud", list(EXISTING))
+def test_the_check_would_see_a_created_cluster(cloud: str, oidc_issuer: OidcIssuer):
+    combination = next(c for c in COMBINATIONS if c[0] == cloud)
+    created = run_combination(*combination)
     assert [r for r in created.resources if r.type.startswith(CLUSTER_PARTS[cloud])]
