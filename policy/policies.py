@@ -828,8 +828,8 @@ CLUSTER_ROLES = ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",)
 
 def _identity_use(args: ResourceValidationArgs, report: Report) -> None:
     for rule in maps(plain(args.props.get("rules"))):
-        # A rule for every group is every permission's business, and other rules' (tokens).
-        if IDENTITY_BINDING_GROUP not in [str(g) for g in as_list(rule.get("apiGroups"))]:
+        groups = [str(g) for g in as_list(rule.get("apiGroups"))]
+        if IDENTITY_BINDING_GROUP not in groups and "*" not in groups:
             continue
         resources = [str(r) for r in as_list(rule.get("resources"))]
         verbs = [str(v) for v in as_list(rule.get("verbs"))]
@@ -837,8 +837,8 @@ def _identity_use(args: ResourceValidationArgs, report: Report) -> None:
             continue
         if len(resources) != 1 or has_wildcard(resources[0]):
             report(
-                f"{resource(args)}: lets its subjects use the managed identities {resources}. Name exactly one "
-                "identity's client ID, and bind the role to exactly one service account."
+                f"{resource(args)}: lets its subjects use the managed identities {resources} bound to the cluster. "
+                "Name exactly one identity's client ID."
             )
 
 

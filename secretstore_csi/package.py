@@ -16,7 +16,6 @@ annotations as types.
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -27,7 +26,14 @@ from secretstore_csi import platform as library
 from secretstore_csi.config import validation_problems
 from secretstore_csi.errors import ConfigError
 from secretstore_csi.model import DriverSettings, StoreSecret
-from secretstore_csi.settings import ConfigSecret, PlatformConfig, SettingsModel
+from secretstore_csi.settings import (
+    INSTALLS,
+    ROTATION_FLOOR,
+    ConfigSecret,
+    PlatformConfig,
+    SettingsModel,
+    rotation_interval,
+)
 
 _PLATFORMS: dict[str, "Platform"] = {}
 """The platforms this provider process made in this deployment, by name."""
@@ -132,6 +138,19 @@ def platform_config(args: PlatformArgs) -> PlatformConfig:
     cluster, store_settings, identity_settings = models
     assert cluster is not None and store_settings is not None and identity_settings is not None
     rotation = known(args.get("rotation_poll_interval"), "rotationPollInterval")
+    if rotation is not None:
+        try:
+            rotation_interval(rotation)
+        except ValueError:
+            problems.append(
+                f"rotationPollInterval = {rotation!r}: expected a Go duration such as 2m, 1h or 1h30m, at least "
+                f"{ROTATION_FLOOR}"
+            )
+    install = known(args.get("install"), "install") or "helm"
+    if install not in INSTALLS:
+        problems.append(f"install = {install!r}: expected {' or '.join(INSTALLS)}")
+    if problems:
+        raise ConfigError(problems)
     return PlatformConfig(
         cloud=cloud,
         store=store,
@@ -144,7 +163,7 @@ def platform_config(args: PlatformArgs) -> PlatformConfig:
         ),
         demo_image=demo_app.IMAGE,
         local_cluster=source.local,
-        install=known(args.get("install"), "install") or "helm",
+        install=install,
     )
 
 
@@ -198,10 +217,6 @@ class WorkloadArgs(TypedDict):
     """Also run the article's two hello-servers."""
 
 
-def _value_of(key: str, values: Mapping[str, str]) -> str:
-    return values[key]
-
-
 def _secret(entry: Mapping[str, Any], where: str) -> StoreSecret:
     keys = tuple(known(entry.get("keys") or (), f"{where}.keys"))
     given: dict[str, pulumi.Input[str]] = {}
@@ -209,10 +224,9 @@ def _secret(entry: Mapping[str, Any], where: str) -> StoreSecret:
         given[""] = pulumi.Output.secret(entry["value"])
     values = entry.get("values")
     if isinstance(values, pulumi.Output):
-        for key in keys:
-            value: pulumi.Output[str] = values.apply(partial(_value_of, key))
-            given[key] = pulumi.Output.secret(value)
-    elif values is not None:
+        # Its keys shape the secret: known when the workload is made; the values stay secret.
+        values = known(values, f"{where}.values")
+    if values is not None:
         given.update({str(key): pulumi.Output.secret(value) for key, value in values.items()})
     existing = known(entry.get("existing"), f"{where}.existing")
     return StoreSecret(name=known(entry["name"], f"{where}.name"), keys=keys, given=given or None, existing=existing)
@@ -235,6 +249,8 @@ class Workload(library.Workload):
     """With the demo: the hello-server that runs as the service account and serves the secret."""
     unauthorized_deployment: pulumi.Output[str] | None
     """With the demo: the hello-server that runs as `default`, whose mount the store refuses."""
+    csi_driver: pulumi.Output[str]
+    """The CSI driver a pod's volume names: secrets-store.csi.k8s.io, or GKE's add-on's own."""
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         platform_name = known(args["platform"], "platform")

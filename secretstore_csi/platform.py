@@ -27,7 +27,7 @@ from secretstore_csi.kubernetes.csi_driver import CsiDriver
 from secretstore_csi.kubernetes.demo import SecretStoreDemo
 from secretstore_csi.model import DriverSettings, StoreSecret, WorkloadSpec, stack_namespace
 from secretstore_csi.seam import DEMO_TYPE, Cluster, IdentityInstall, KubernetesCluster, StoreInstall
-from secretstore_csi.settings import PlatformConfig, SettingsModel
+from secretstore_csi.settings import INSTALLS, PlatformConfig, SettingsModel
 
 PLATFORM_TYPE = "secretstore-csi:index:Platform"
 WORKLOAD_TYPE = "secretstore-csi:index:Workload"
@@ -59,6 +59,8 @@ class PlatformArgs:
         cloud = registry.CLUSTERS.get(self.cloud)
         if cloud is None:
             raise ConfigError([f"cloud = {self.cloud!r}: expected one of: {', '.join(registry.CLUSTERS)}"])
+        if self.install not in INSTALLS:
+            raise ConfigError([f"install = {self.install!r}: expected {' or '.join(INSTALLS)}"])
         store = self.store or cloud.default_store
         identity = self.identity or registry.STORES[store].default_identity if store in registry.STORES else None
         if (self.cloud, store, identity) not in registry.combinations():
@@ -227,6 +229,7 @@ class Workload(pulumi.ComponentResource):
     synced_secret: pulumi.Output[str] | None
     authorized_deployment: pulumi.Output[str] | None
     unauthorized_deployment: pulumi.Output[str] | None
+    csi_driver: pulumi.Output[str]
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         platform = args.platform
@@ -268,6 +271,8 @@ class Workload(pulumi.ComponentResource):
         self.namespace = service_account.metadata.namespace
         self.service_account = service_account.metadata.name
         self.secret_provider_class = spc.urn.apply(lambda _: names.secret_provider_class)
+        # The driver a pod's CSI volume names: GKE's add-on registers one of its own.
+        self.csi_driver = pulumi.Output.from_input(install.csi_driver)
         self.synced_secret = spc.urn.apply(lambda _: synced) if synced is not None else None
         self.authorized_deployment = self.unauthorized_deployment = None
         # The workload's stack outputs: its objects, its principal's and its secrets'.
@@ -275,6 +280,7 @@ class Workload(pulumi.ComponentResource):
             "namespace": self.namespace,
             "serviceAccount": self.service_account,
             "secretProviderClass": self.secret_provider_class,
+            "csiDriver": self.csi_driver,
             **identity.outputs,
             **store.outputs,
         }

@@ -246,6 +246,9 @@ def image_reference(value: Any) -> str:
     return value
 
 
+INSTALLS = ("helm", "addon")
+"""How the driver and the store's provider get into the cluster: pinned charts, or the cloud's add-on."""
+
 # Models
 
 M = TypeVar("M", bound="SettingsModel")
@@ -665,7 +668,7 @@ class CommonSettings(SettingsModel):
     install: Annotated[
         str,
         Accepted(
-            matching("helm|addon"),
+            matching("|".join(INSTALLS)),
             "expected helm (the driver and the store's provider as pinned Helm charts) or addon (the cloud's "
             "managed add-on: EKS, AKS or GKE)",
         ),

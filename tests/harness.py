@@ -113,6 +113,8 @@ class ExistingEks:
     tags: dict[str, str] = field(default_factory=dict)
     """The tags of the provider and the agent: an earlier run's of this stack, or none."""
     secrets_store_add_on: bool = False
+    add_on_configuration: str = ""
+    """The add-on's configuration values, JSON, as its owner set them."""
 
 
 @dataclass
@@ -447,6 +449,7 @@ def _get_eks_addon(mocks: CloudMocks, args: dict[str, Any]) -> dict[str, Any]:
         "addonVersion": POD_IDENTITY_AGENT_VERSION,
         "arn": _arn("eks", f"addon/{cluster.name}/{args['addonName']}/1a2b", cluster.region),
         "tags": cluster.tags,
+        "configurationValues": cluster.add_on_configuration,
     }
 
 

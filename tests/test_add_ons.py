@@ -272,3 +272,48 @@ def test_an_existing_aks_or_gke_cluster_must_run_its_add_on_already():
         "gcp", "secretManager", "workloadIdentity", set_={**gke, **ADD_ON}, remove=remove, world=autopilot
     )
     assert run.of_type("kubernetes:helm.sh/v3:Release") == []
+
+
+def test_helm_next_to_an_eks_add_on_is_refused_whatever_the_store():
+    world = World(eks=[ExistingEks(secrets_store_add_on=True)])
+    vault = {f"{P}:existingCluster": EXISTING_EKS}
+    assert _problems(("aws", "vault", "kubernetesAuth"), world, **vault) == [
+        f"{P}:install = 'helm': cluster {EXISTING_EKS} runs the EKS add-on aws-secrets-store-csi-driver-provider, "
+        "whose Secrets Store CSI Driver the stack's Helm release would collide with on the CSIDriver object: remove "
+        "the add-on, or use another cluster"
+    ]
+    ours = World(eks=[ExistingEks(secrets_store_add_on=True, tags=OURS)])
+    (problem,) = _problems(("aws", "secretsManager", "irsa"), ours, **EKS)
+    assert problem.endswith(
+        "the stack added it with install addon: switching takes two steps, removing the add-on first (docs/add-ons.md)"
+    )
+
+
+def test_a_foreign_eks_add_on_is_used_on_any_version_but_must_do_what_the_stack_asks(oidc_issuer: OidcIssuer):
+    old = World(eks=[ExistingEks(secrets_store_add_on=True)])
+    from tests import harness
+
+    version = harness.EXISTING_EKS_VERSION
+    try:
+        harness.EXISTING_EKS_VERSION = "1.33"
+        run = run_combination("aws", "secretsManager", "irsa", set_={**EKS, **ADD_ON}, world=old)
+        assert run.of_type("aws:eks/addon:Addon") == []
+        # The stack would make the pinned build, which is not offered for 1.33.
+        (problem,) = _problems(("aws", "secretsManager", "irsa"), World(eks=[ExistingEks()]), **EKS, **ADD_ON)
+        assert "is offered for Kubernetes 1.35 and 1.36, and the cluster runs 1.33" in problem
+    finally:
+        harness.EXISTING_EKS_VERSION = version
+    sync = {f"{P}:syncSecret": "true", f"{P}:rotation": json.dumps({"enabled": True, "pollInterval": "2m"})}
+    assert _problems(("aws", "secretsManager", "irsa"), old, **EKS, **ADD_ON, **sync) == [
+        f"{P}:install = 'addon': cluster {EXISTING_EKS} runs the EKS add-on aws-secrets-store-csi-driver-provider, "
+        "which the stack uses as it is, and it has syncSecret and rotation off: turn them on in the add-on's "
+        "configuration (`aws eks update-addon --configuration-values`), or off in the stack"
+    ]
+    configured = json.dumps(
+        {"secrets-store-csi-driver": {"syncSecret": {"enabled": True}, "enableSecretRotation": True}}
+    )
+    world = World(eks=[ExistingEks(secrets_store_add_on=True, add_on_configuration=configured)])
+    assert run_combination("aws", "secretsManager", "irsa", set_={**EKS, **ADD_ON, **sync}, world=world).error is None
+
+
+OURS = {"secretstore-csi/stack": "organization/secretstore-csi/aws-dev"}

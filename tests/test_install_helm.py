@@ -35,6 +35,22 @@ def test_a_helm_on_path_of_the_pinned_version_is_linked_into_the_virtualenv(tmp_
     target = tmp_path / "venv-helm"
     assert from_path(target, str(bin_dir)) == target
     assert target.resolve() == helm.resolve()
+    # The next run of the test command finds the same helm, and keeps the link.
+    assert from_path(target, str(bin_dir)) == target
+    assert target.resolve() == helm.resolve()
+
+
+def test_the_link_in_the_virtualenv_is_not_taken_for_a_helm_on_path(tmp_path: Path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helm = _fake_helm(bin_dir, f"{HELM_VERSION}+g0123abc")
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    target = venv_bin / "helm"
+    target.symlink_to(helm)
+    # The virtualenv's bin comes first on PATH, as in an activated virtualenv.
+    assert from_path(target, f"{venv_bin}:{bin_dir}") == target
+    assert target.resolve() == helm.resolve()
 
 
 def test_another_version_or_none_is_one_line_naming_what_to_install(tmp_path: Path):

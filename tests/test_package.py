@@ -26,7 +26,7 @@ import yaml
 from pulumi.provider.server import ProviderServicer
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from tests.harness import ROOT, run_under_mocks
+from tests.harness import ROOT, run_under_mocks, unsecret
 
 METASCHEMA = ROOT / "tests" / "schema" / "pulumi-package-metaschema.json"
 YAML_EXAMPLE = ROOT / "examples" / "yaml" / "Pulumi.yaml"
@@ -205,24 +205,47 @@ def test_the_components_make_what_the_library_makes(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    "change, expected",
+    "change, expected, problem",
     [
-        ('"settings": {"vaultDevMode": "true"}', '"settings": {"vaultDevMod": "true"}'),
+        (
+            '"settings": {"vaultDevMode": "true"}',
+            '"settings": {"vaultDevMod": "true"}',
+            "settings.vaultDevMod: not a setting of cloud kubernetes",
+        ),
         (
             '"platform": "apps", "namespace": "shop", "service_account": "orders-api"',
             '"platform": "other", "namespace": "shop", "service_account": "orders-api"',
+            "platform = 'other': expected",
+        ),
+        ('"store": "vault",', '"store": "vault", "install": "Addon",', "install = 'Addon': expected helm or addon"),
+        (
+            '"store": "vault",',
+            '"store": "vault", "rotation_poll_interval": "1s",',
+            "rotationPollInterval = '1s': expected a Go duration such as 2m, 1h or 1h30m, at least 1m",
         ),
     ],
 )
-def test_a_bad_argument_is_one_config_error(tmp_path: Path, change: str, expected: str):
+def test_a_bad_argument_is_one_config_error(tmp_path: Path, change: str, expected: str, problem: str):
+    assert change in PROGRAM
     run = _run(tmp_path, PROGRAM.replace(change, expected))
     from secretstore_csi.errors import ConfigError
 
     assert isinstance(run.error, ConfigError), run.error
-    (problem,) = run.error.problems
-    assert problem.startswith(
-        ("settings.vaultDevMod: not a setting of cloud kubernetes", "platform = 'other': expected")
-    )
+    (found,) = run.error.problems
+    assert found.startswith(problem)
+
+
+def test_values_given_as_an_output_keep_their_keys_and_stay_secret(tmp_path: Path):
+    given = '"values": {"username": "app"}'
+    assert given in PROGRAM
+    deps = "{'urn:pulumi:dev::p::random:index/randomPassword:RandomPassword::u'}"
+    run = _run(tmp_path, PROGRAM.replace(given, f'"values": construct_input({{"username": "app"}}, {deps})'))
+    assert run.error is None, run.error
+    # username is given, password generated.
+    generated = [r.name for r in run.of_type("random:index/randomPassword:RandomPassword") if "payments" in r.name]
+    assert generated == ["payments-db-password"]
+    value = next(r for r in run.of_type("kubernetes:core/v1:Secret") if r.name == "payments-db-vault-value")
+    assert unsecret(value.inputs["stringData"])[1] or all(unsecret(v)[1] for v in value.inputs["stringData"].values())
 
 
 def test_an_input_as_the_provider_server_makes_it_is_read_and_an_unknown_one_refused():

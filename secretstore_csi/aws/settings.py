@@ -95,7 +95,7 @@ class AwsClusterSettings(ManagedClusterSettings):
                 f"read in {self.region} (AWS said: {found.reason}); expected the name of a cluster there "
                 f"(`aws eks list-clusters --region {self.region}`)"
             ]
-        return []
+        return add_on_problems(platform)
 
 
 # The EKS add-on with the driver and the AWS provider, pinned: the build of the provider 3.1.1
@@ -137,7 +137,7 @@ class SecretsManagerSettings(SettingsModel):
     """Where every secret is replicated, for mounts to read when the primary region fails."""
 
     def problems(self, platform: PlatformConfig, workloads: Sequence[WorkloadSpec]) -> list[str]:
-        problems = add_on_problems(platform)
+        problems = []
         region = platform.of(AwsClusterSettings).region
         if self.failover_region == region:
             problems.append(
@@ -174,39 +174,78 @@ class SecretsManagerSettings(SettingsModel):
 
 
 def add_on_problems(platform: PlatformConfig) -> list[str]:
-    """The pinned add-on against the cluster's Kubernetes version, and, on an existing cluster
-    with `install: helm`, an add-on whose driver the Helm release would collide with."""
+    """The EKS add-on against what the stack asks of it. On an existing cluster that has it
+    and `install: helm`, the Helm release would collide with its driver, whatever the store;
+    with `install: addon`, an add-on that is not the stack's is used as it is, so it must do
+    the rotation and sync the stack asks for; one the stack makes is the pinned build, which
+    must be offered for the cluster's Kubernetes version."""
     from secretstore_csi import ownership
     from secretstore_csi.aws import existing
+    from secretstore_csi.aws.catalog import SECRETS_MANAGER
 
     cluster = platform.of(AwsClusterSettings)
     found = existing.cluster(cluster)
     if isinstance(found, Missing):
         return []
-    version = found.version if found is not None else cluster.kubernetes_version
+    present = existing.add_on(cluster, found, existing.SECRETS_STORE_ADD_ON) if found is not None else None
+    add_on = present if present is not None and not isinstance(present, Missing) else None
+    if not platform.add_on:
+        if found is None or add_on is None:
+            return []
+        serves = platform.store == SECRETS_MANAGER.name
+        fix = (
+            "the stack added it with install addon: switching takes two steps, removing the add-on first "
+            "(docs/add-ons.md)"
+            if ownership.ours(add_on.tags)
+            else ("set install to addon, which uses it" if serves else "remove the add-on, or use another cluster")
+        )
+        return [
+            f"{PROJECT}:install = 'helm': cluster {found.name} runs the EKS add-on {existing.SECRETS_STORE_ADD_ON}, "
+            f"whose Secrets Store CSI Driver the stack's Helm release would collide with on the CSIDriver object: "
+            f"{fix}"
+        ]
     key = f"{PROJECT}:install = 'addon'"
-    if platform.add_on and version not in ADD_ON_KUBERNETES_VERSIONS:
+    if add_on is not None and not ownership.ours(add_on.tags):
+        return _foreign_add_on_problems(key, found, add_on.configuration_values, platform)
+    version = found.version if found is not None else cluster.kubernetes_version
+    if version not in ADD_ON_KUBERNETES_VERSIONS:
         return [
             f"{key}: the pinned add-on {existing.SECRETS_STORE_ADD_ON} {ADD_ON_VERSION} is offered for Kubernetes "
             f"{' and '.join(ADD_ON_KUBERNETES_VERSIONS)}, and the cluster runs {version}: expected helm, or a "
             f"cluster on one of those (`aws eks describe-addon-versions --addon-name {existing.SECRETS_STORE_ADD_ON} "
             f"--kubernetes-version {version}`)"
         ]
-    if found is not None and not platform.add_on:
-        add_on = existing.add_on(cluster, found, existing.SECRETS_STORE_ADD_ON)
-        if not isinstance(add_on, Missing):
-            fix = (
-                "the stack added it with install addon: switching takes two steps, removing the add-on first "
-                "(docs/add-ons.md)"
-                if ownership.ours(add_on.tags)
-                else "set install to addon, which uses it"
-            )
-            return [
-                f"{PROJECT}:install = 'helm': cluster {found.name} runs the EKS add-on "
-                f"{existing.SECRETS_STORE_ADD_ON}, whose Secrets Store CSI Driver the stack's Helm release would "
-                f"collide with on the CSIDriver object: {fix}"
-            ]
     return []
+
+
+def _foreign_add_on_problems(key: str, found: Any, configuration: str | None, platform: PlatformConfig) -> list[str]:
+    """What the stack asks of the driver that an add-on it does not own does not do: its
+    configuration values are the chart's keys (`secrets-store-csi-driver.syncSecret.enabled`,
+    `.enableSecretRotation`), off unless set."""
+    import json
+
+    try:
+        values = json.loads(configuration or "{}")
+    except ValueError:
+        values = {}
+    driver = (values.get("secrets-store-csi-driver") or {}) if isinstance(values, dict) else {}
+    sync = bool((driver.get("syncSecret") or {}).get("enabled")) if isinstance(driver, dict) else False
+    rotation = bool(driver.get("enableSecretRotation")) if isinstance(driver, dict) else False
+    missing = [
+        name
+        for name, wanted, has in (
+            ("syncSecret", platform.driver.sync_secret, sync),
+            ("rotation", platform.driver.rotation_poll_interval is not None, rotation),
+        )
+        if wanted and not has
+    ]
+    if not missing:
+        return []
+    return [
+        f"{key}: cluster {found.name} runs the EKS add-on aws-secrets-store-csi-driver-provider, which the stack "
+        f"uses as it is, and it has {' and '.join(missing)} off: turn {'them' if len(missing) > 1 else 'it'} on "
+        "in the add-on's configuration (`aws eks update-addon --configuration-values`), or off in the stack"
+    ]
 
 
 def arn_region(arn: str) -> str:

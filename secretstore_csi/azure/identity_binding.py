@@ -14,6 +14,7 @@ The driver requests the audience `api://AKSIdentityBinding`, and the SecretProvi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,9 +23,10 @@ from pulumi_azure_native import containerservice, managedidentity
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 from pulumi_kubernetes.rbac.v1 import ClusterRole, ClusterRoleBinding, PolicyRuleArgs, RoleRefArgs, SubjectArgs
 
+from secretstore_csi import ownership
 from secretstore_csi.azure.cluster import Aks
 from secretstore_csi.azure.key_vault import VaultReader
-from secretstore_csi.model import WorkloadSpec
+from secretstore_csi.model import LABEL_MAX, WorkloadSpec
 from secretstore_csi.seam import IdentityBinding
 from secretstore_csi.settings import PlatformConfig
 
@@ -32,9 +34,17 @@ API_GROUP = "cid.wi.aks.azure.com"
 USE = "use-managed-identity"
 
 
-def role_name(workload: WorkloadSpec) -> str:
-    """The ClusterRole and its binding: one per trusted service account of the cluster."""
-    return f"use-managed-identity-{workload.namespace}-{workload.service_account}"
+def role_name(client_id: str) -> str:
+    """The ClusterRole and its binding, after the identity they let use, as the provider's own
+    e2e test names them: unique on the cluster whatever stack or workload made them."""
+    return f"use-managed-identity-{client_id}"
+
+
+def binding_name(workload: WorkloadSpec) -> str:
+    """The identity binding's name on the cluster: the workload's name and a digest of
+    organization/project/stack, so that two stacks' workloads of one name never meet."""
+    digest = hashlib.sha256(ownership.owner().encode()).hexdigest()[:8]
+    return f"{workload.name[: LABEL_MAX - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 class IdentityBindings:
@@ -77,7 +87,7 @@ class BoundIdentity(pulumi.ComponentResource):
             f"{name}-identity-binding",
             resource_group_name=cluster.resource_group_name,
             resource_name_=cluster.cluster_name,
-            identity_binding_name=workload.name,
+            identity_binding_name=binding_name(workload),
             properties=containerservice.IdentityBindingPropertiesArgs(
                 managed_identity=containerservice.IdentityBindingManagedIdentityProfileArgs(
                     resource_id=self.identity.id
@@ -87,13 +97,13 @@ class BoundIdentity(pulumi.ComponentResource):
         )
         self.role = ClusterRole(
             f"{name}-use-managed-identity",
-            metadata=ObjectMetaArgs(name=role_name(workload)),
+            metadata=ObjectMetaArgs(name=self.identity.client_id.apply(role_name)),
             rules=[PolicyRuleArgs(api_groups=[API_GROUP], resources=[self.identity.client_id], verbs=[USE])],
             opts=on_cluster,
         )
         self.role_binding = ClusterRoleBinding(
             f"{name}-use-managed-identity",
-            metadata=ObjectMetaArgs(name=role_name(workload)),
+            metadata=ObjectMetaArgs(name=self.identity.client_id.apply(role_name)),
             role_ref=RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=self.role.metadata.name
             ),

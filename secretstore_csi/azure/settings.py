@@ -112,12 +112,16 @@ class AzureClusterSettings(ManagedClusterSettings):
                     "Cluster User Role on the cluster, which `az aks get-credentials` needs too"
                 ]
         if isinstance(found, existing.FoundAksCluster) and found.driver_add_on and not platform.add_on:
+            from secretstore_csi.azure.catalog import KEY_VAULT
+
+            add_on = KEY_VAULT.add_on
+            serves = platform.store == KEY_VAULT.name and add_on is not None and platform.identity in add_on.identities
+            use = f"set {PROJECT}:install to addon, which uses it, or " if serves else ""
             return [
                 f"{PROJECT}:existingCluster = {shown(self.existing_cluster)}: the cluster runs the AKS add-on "
                 "azure-keyvault-secrets-provider, whose Secrets Store CSI Driver the stack's Helm release would "
-                f"collide with: set {PROJECT}:install to addon, which uses it, or turn it off (`az aks "
-                f"disable-addons --addons azure-keyvault-secrets-provider --resource-group {found.resource_group} "
-                f"--name {found.name}`)"
+                f"collide with: {use}turn it off (`az aks disable-addons --addons azure-keyvault-secrets-provider "
+                f"--resource-group {found.resource_group} --name {found.name}`)"
             ]
         if isinstance(found, existing.FoundAksCluster) and platform.add_on and not found.driver_add_on:
             return [

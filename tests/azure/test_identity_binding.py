@@ -4,6 +4,7 @@ the driver requests api://AKSIdentityBinding; Key Vault grants the identity each
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 
@@ -39,7 +40,8 @@ def test_each_workloads_identity_is_bound_to_the_cluster(bound: ProgramRun):
     assert binding == {
         "resourceGroupName": reveal(cluster.inputs)["resourceGroupName"],
         "resourceName": cluster.outputs["name"],
-        "identityBindingName": "payments",
+        # The workload's name and a digest of organization/project/stack.
+        "identityBindingName": "payments-" + hashlib.sha256(b"organization/secretstore-csi/azure-dev").hexdigest()[:8],
         "properties": {"managedIdentity": {"resourceId": identity.id}},
     }
     # Its arguments are the installed SDK's.
@@ -50,6 +52,10 @@ def test_each_workloads_identity_is_bound_to_the_cluster(bound: ProgramRun):
 def test_exactly_the_workloads_service_account_may_use_its_identity(bound: ProgramRun):
     identity = next(r for r in bound.of_type(IDENTITY) if owner(bound, r) == "payments")
     role = _of(bound, CLUSTER_ROLE, "payments")
+    # Named after the identity: unique on the cluster, whatever stack or workload made it.
+    assert role["metadata"]["name"] == f"use-managed-identity-{identity.outputs['clientId']}"
+    names = [reveal(r.inputs)["metadata"]["name"] for r in bound.of_type(CLUSTER_ROLE)]
+    assert len(names) == 3 and len(set(names)) == 3
     assert role["rules"] == [
         {
             "apiGroups": ["cid.wi.aks.azure.com"],
