@@ -21,13 +21,12 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 from pydantic import ValidationError
 
-from secretstore_csi import PROJECT, checks, demo_app, registry
+from secretstore_csi import PROJECT, checks, registry
 from secretstore_csi import platform as library
 from secretstore_csi.config import validation_problems
 from secretstore_csi.errors import ConfigError
 from secretstore_csi.model import DriverSettings, StoreSecret
 from secretstore_csi.settings import (
-    INSTALLS,
     ROTATION_FLOOR,
     ConfigSecret,
     PlatformConfig,
@@ -111,17 +110,10 @@ def _settings(
 
 def platform_config(args: PlatformArgs) -> PlatformConfig:
     """The library's config from the package's arguments, checked as stack config is."""
-    cloud = known(args["cloud"], "cloud")
-    source = registry.CLUSTERS.get(cloud)
-    if source is None:
-        raise ConfigError([f"cloud = {cloud!r}: expected one of: {', '.join(registry.CLUSTERS)}"])
-    store = known(args.get("store"), "store") or source.default_store
-    identity = known(args.get("identity"), "identity") or (
-        registry.STORES[store].default_identity if store in registry.STORES else None
+    cloud, store, identity = library.combination(
+        known(args["cloud"], "cloud"), known(args.get("store"), "store"), known(args.get("identity"), "identity")
     )
-    if identity is None or (cloud, store, identity) not in registry.combinations():
-        valid = "; ".join(", ".join(c) for c in registry.combinations())
-        raise ConfigError([f"(cloud, store, identity) = ({cloud}, {store}, {identity}): expected one of: {valid}"])
+    source = registry.CLUSTERS[cloud]
     raw = args.get("settings") or {}
     secrets = {key for key, value in (raw.items() if isinstance(raw, Mapping) else []) if _is_secret(value)}
     given = {str(key): str(value) for key, value in known(raw, "settings").items()}
@@ -146,12 +138,10 @@ def platform_config(args: PlatformArgs) -> PlatformConfig:
                 f"rotationPollInterval = {rotation!r}: expected a Go duration such as 2m, 1h or 1h30m, at least "
                 f"{ROTATION_FLOOR}"
             )
-    install = known(args.get("install"), "install") or "helm"
-    if install not in INSTALLS:
-        problems.append(f"install = {install!r}: expected {' or '.join(INSTALLS)}")
     if problems:
         raise ConfigError(problems)
-    return PlatformConfig(
+    # The library's own checks of the settings objects and `install`, and its PlatformConfig.
+    return library.PlatformArgs(
         cloud=cloud,
         store=store,
         identity=identity,
@@ -161,10 +151,8 @@ def platform_config(args: PlatformArgs) -> PlatformConfig:
         driver=DriverSettings(
             sync_secret=bool(known(args.get("sync_secret"), "syncSecret")), rotation_poll_interval=rotation
         ),
-        demo_image=demo_app.IMAGE,
-        local_cluster=source.local,
-        install=install,
-    )
+        install=known(args.get("install"), "install") or "helm",
+    ).config()
 
 
 class Platform(library.Platform):

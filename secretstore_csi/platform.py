@@ -35,6 +35,20 @@ WORKLOAD_TYPE = "secretstore-csi:index:Workload"
 EXISTING_NAMESPACES = ("default",)
 
 
+def combination(cloud: str, store: str | None, identity: str | None) -> tuple[str, str, str]:
+    """The cluster source, store and identity mode, the last two defaulting from the one
+    before: a registered combination, or ConfigError."""
+    source = registry.CLUSTERS.get(cloud)
+    if source is None:
+        raise ConfigError([f"cloud = {cloud!r}: expected one of: {', '.join(registry.CLUSTERS)}"])
+    store = store or source.default_store
+    identity = identity or (registry.STORES[store].default_identity if store in registry.STORES else None)
+    if identity is None or (cloud, store, identity) not in registry.combinations():
+        valid = "; ".join(", ".join(c) for c in registry.combinations())
+        raise ConfigError([f"(cloud, store, identity) = ({cloud}, {store}, {identity}): expected one of: {valid}"])
+    return cloud, store, identity
+
+
 @dataclass(frozen=True)
 class PlatformArgs:
     """What a platform is made of. `store` and `identity` default to the cluster source's;
@@ -56,19 +70,10 @@ class PlatformArgs:
     def config(self) -> PlatformConfig:
         """The settings, checked: the combination is registered and each settings object is
         of its entry's model; ConfigError otherwise."""
-        cloud = registry.CLUSTERS.get(self.cloud)
-        if cloud is None:
-            raise ConfigError([f"cloud = {self.cloud!r}: expected one of: {', '.join(registry.CLUSTERS)}"])
         if self.install not in INSTALLS:
             raise ConfigError([f"install = {self.install!r}: expected {' or '.join(INSTALLS)}"])
-        store = self.store or cloud.default_store
-        identity = self.identity or registry.STORES[store].default_identity if store in registry.STORES else None
-        if (self.cloud, store, identity) not in registry.combinations():
-            valid = "; ".join(", ".join(c) for c in registry.combinations())
-            raise ConfigError(
-                [f"(cloud, store, identity) = ({self.cloud}, {store}, {identity}): expected one of: {valid}"]
-            )
-        assert identity is not None
+        _, store, identity = combination(self.cloud, self.store, self.identity)
+        cloud = registry.CLUSTERS[self.cloud]
         parts = (
             ("cluster", self.cluster, cloud.name, cloud.settings),
             ("store_settings", self.store_settings, store, registry.STORES[store].settings),
